@@ -1,0 +1,1080 @@
+//! The items service: every read and write of a collection, whichever API asks. Writes
+//! validate, run in one transaction (a batch is all or nothing), keep the flow graph sound
+//! and announce what changed once committed.
+
+use std::collections::HashSet;
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    TransactionTrait,
+};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use crate::accountability::Accountability;
+use crate::aggregate::{self, AggregateQuery, AggregateRow};
+use crate::catalog::{Catalog, Collection, Field, FieldKind, Managed, Relation};
+use crate::error::{Error, FieldViolation, Result};
+use crate::flow_graph;
+use crate::query::{ListArgs, ReadNode};
+use crate::read::{self, in_list};
+use crate::sql::{self, col};
+use crate::statement::Scope;
+
+/// What a committed write changed; subscriptions and the flow engine listen to these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mutation {
+    pub collection: String,
+    pub event: MutationEvent,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutationEvent {
+    Create,
+    Update,
+    Delete,
+}
+
+impl MutationEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MutationEvent::Create => "create",
+            MutationEvent::Update => "update",
+            MutationEvent::Delete => "delete",
+        }
+    }
+}
+
+/// The most rows one write request may touch; larger batches are refused up front.
+pub const MAX_BATCH: usize = 10_000;
+
+#[derive(Clone)]
+pub struct ItemsService {
+    db: DatabaseConnection,
+    catalog: Catalog,
+    mutations: broadcast::Sender<Mutation>,
+}
+
+/// Collects what a transaction changed, announced only after it commits.
+#[derive(Default)]
+struct Changes {
+    mutations: Vec<Mutation>,
+    /// Flows whose operation graph must be re-checked before commit.
+    flows: HashSet<String>,
+}
+
+impl Changes {
+    fn record(&mut self, collection: &str, event: MutationEvent, key: &str) {
+        if let Some(last) = self.mutations.last_mut()
+            && last.collection == collection
+            && last.event == event
+        {
+            last.keys.push(key.to_string());
+            return;
+        }
+        self.mutations.push(Mutation {
+            collection: collection.to_string(),
+            event,
+            keys: vec![key.to_string()],
+        });
+    }
+}
+
+impl ItemsService {
+    pub fn new(db: DatabaseConnection, catalog: Catalog) -> Self {
+        let (mutations, _) = broadcast::channel(1024);
+        ItemsService {
+            db,
+            catalog,
+            mutations,
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Committed changes, in commit order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Mutation> {
+        self.mutations.subscribe()
+    }
+
+    fn collection(&self, name: &str) -> Result<&Collection> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| Error::Internal(format!("unknown collection {name}")))
+    }
+
+    /// System collections are for admins only, as in Directus without explicit policies.
+    fn authorize(&self, acc: &Accountability) -> Result<()> {
+        if acc.admin {
+            Ok(())
+        } else {
+            Err(Error::forbidden())
+        }
+    }
+
+    pub async fn read(&self, acc: &Accountability, node: &ReadNode) -> Result<Vec<Value>> {
+        self.authorize(acc)?;
+        let scope = Scope::new(self.backend(), &self.catalog, acc);
+        read::read(&self.db, &scope, node, None).await
+    }
+
+    /// Reads the given keys in the order given; unknown keys are left out.
+    pub async fn read_keys(
+        &self,
+        acc: &Accountability,
+        node: &ReadNode,
+        keys: &[String],
+    ) -> Result<Vec<Value>> {
+        self.authorize(acc)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let coll = self.collection(&node.collection)?;
+        let scope = Scope::new(self.backend(), &self.catalog, acc);
+        let mut node = node.clone();
+        node.args.limit = Some(-1);
+        node.args.offset = None;
+        node.args.page = None;
+        // Input order wins over any sort, so the key must be read to reorder.
+        let pk = coll.primary_key.to_string();
+        let probe = format!("\u{2}{pk}");
+        node.select.push(crate::query::Select::Field {
+            field: pk.clone(),
+            key: probe.clone(),
+        });
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(500) {
+            rows.extend(read::read(&self.db, &scope, &node, Some(chunk)).await?);
+        }
+        let mut ordered = Vec::with_capacity(rows.len());
+        for key in keys {
+            if let Some(pos) = rows.iter().position(|r| {
+                r.get(&probe).and_then(Value::as_str).map(str::to_string) == Some(key.clone())
+                    || r.get(&probe).map(|v| v.to_string()) == Some(key.clone())
+            }) {
+                let mut row = rows.swap_remove(pos);
+                if let Value::Object(obj) = &mut row {
+                    obj.remove(&probe);
+                }
+                ordered.push(row);
+            }
+        }
+        Ok(ordered)
+    }
+
+    /// Reads back written keys: in input order unless the request sorts (flowline keeps
+    /// input order where Directus answers in key order), with the request's filter and
+    /// window applied.
+    pub async fn read_written(
+        &self,
+        acc: &Accountability,
+        node: &ReadNode,
+        keys: &[String],
+    ) -> Result<Vec<Value>> {
+        if node.args.sort.is_empty() {
+            let mut rows = self.read_keys(acc, node, keys).await?;
+            let (limit, offset) = node.args.window();
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+            rows = rows.into_iter().skip(offset).collect();
+            if let (Some(limit), Some(_)) = (limit, node.args.limit) {
+                rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            }
+            return Ok(rows);
+        }
+        self.authorize(acc)?;
+        let scope = Scope::new(self.backend(), &self.catalog, acc);
+        let mut rows = Vec::new();
+        for chunk in keys.chunks(500) {
+            rows.extend(read::read(&self.db, &scope, node, Some(chunk)).await?);
+        }
+        Ok(rows)
+    }
+
+    pub async fn aggregate(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        query: &AggregateQuery,
+    ) -> Result<Vec<AggregateRow>> {
+        self.authorize(acc)?;
+        let coll = self.collection(collection)?;
+        let scope = Scope::new(self.backend(), &self.catalog, acc);
+        aggregate::aggregate(&self.db, &scope, coll, query).await
+    }
+
+    /// The keys a query selects (its own limit applies, default 100, as Directus).
+    pub async fn keys_by_query(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        args: &ListArgs,
+    ) -> Result<Vec<String>> {
+        let coll = self.collection(collection)?;
+        let mut node = ReadNode::new(collection);
+        node.args = args.clone();
+        node.select.push(crate::query::Select::Field {
+            field: coll.primary_key.to_string(),
+            key: coll.primary_key.to_string(),
+        });
+        let rows = self.read(acc, &node).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.get(coll.primary_key).and_then(key_text))
+            .collect())
+    }
+
+    pub async fn create_many(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        items: Vec<Value>,
+    ) -> Result<Vec<String>> {
+        self.authorize(acc)?;
+        check_batch(items.len())?;
+        let coll = self.writable(collection)?;
+        self.transaction(acc, |w, tx| {
+            Box::pin(async move {
+                let mut keys = Vec::with_capacity(items.len());
+                for item in items {
+                    keys.push(w.create(tx, coll, item).await?);
+                }
+                Ok(keys)
+            })
+        })
+        .await
+    }
+
+    pub async fn update_many(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        keys: Vec<String>,
+        data: Value,
+    ) -> Result<Vec<String>> {
+        self.authorize(acc)?;
+        check_batch(keys.len())?;
+        let coll = self.writable(collection)?;
+        if !data.is_object() {
+            return Err(Error::payload("\"data\" must be of type object"));
+        }
+        self.transaction(acc, |w, tx| {
+            Box::pin(async move {
+                for key in &keys {
+                    w.update(tx, coll, key, data.clone()).await?;
+                }
+                Ok(keys)
+            })
+        })
+        .await
+    }
+
+    /// Each item carries its own key (`[{id, ...}, ...]`).
+    pub async fn update_batch(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        items: Vec<Value>,
+    ) -> Result<Vec<String>> {
+        self.authorize(acc)?;
+        check_batch(items.len())?;
+        let coll = self.writable(collection)?;
+        self.transaction(acc, |w, tx| {
+            Box::pin(async move {
+                let mut keys = Vec::with_capacity(items.len());
+                for item in items {
+                    let Value::Object(mut obj) = item else {
+                        return Err(Error::payload("Items in update have to be objects"));
+                    };
+                    let key = obj
+                        .remove(coll.primary_key)
+                        .as_ref()
+                        .and_then(key_text)
+                        .ok_or_else(|| Error::payload("Item in update misses primary key"))?;
+                    w.update(tx, coll, &key, Value::Object(obj)).await?;
+                    keys.push(key);
+                }
+                Ok(keys)
+            })
+        })
+        .await
+    }
+
+    pub async fn delete_many(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<String>> {
+        self.authorize(acc)?;
+        check_batch(keys.len())?;
+        let coll = self.writable(collection)?;
+        self.transaction(acc, |w, tx| {
+            Box::pin(async move {
+                w.delete(tx, coll, &keys).await?;
+                Ok(keys)
+            })
+        })
+        .await
+    }
+
+    fn writable(&self, collection: &str) -> Result<&Collection> {
+        let coll = self.collection(collection)?;
+        if coll.writable {
+            Ok(coll)
+        } else {
+            Err(Error::forbidden())
+        }
+    }
+
+    async fn transaction<'s, T, F>(&'s self, acc: &'s Accountability, body: F) -> Result<T>
+    where
+        F: for<'w> FnOnce(
+            &'w mut Writer<'s>,
+            &'w DatabaseTransaction,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<T>> + Send + 'w>,
+        >,
+        T: Send,
+    {
+        let tx = self.db.begin().await?;
+        let mut writer = Writer {
+            catalog: &self.catalog,
+            acc,
+            backend: self.backend(),
+            changes: Changes::default(),
+        };
+        let result = body(&mut writer, &tx).await;
+        let result = match result {
+            Ok(value) => flow_graph::check(&tx, self.backend(), &writer.changes.flows)
+                .await
+                .map(|()| value),
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(value) => {
+                tx.commit().await.map_err(translate)?;
+                for mutation in writer.changes.mutations {
+                    // Nobody listening is fine.
+                    let _ = self.mutations.send(mutation);
+                }
+                Ok(value)
+            }
+            Err(err) => {
+                tx.rollback().await?;
+                Err(err)
+            }
+        }
+    }
+}
+
+fn check_batch(len: usize) -> Result<()> {
+    if len > MAX_BATCH {
+        return Err(Error::payload(format!(
+            "A batch may hold at most {MAX_BATCH} items"
+        )));
+    }
+    Ok(())
+}
+
+/// The text of a key as given in a payload (uuid strings or integers).
+pub fn key_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Maps database constraint errors that validation did not catch first to Directus codes.
+fn translate(err: DbErr) -> Error {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(detail)) => Error::RecordNotUnique {
+            collection: String::new(),
+            field: detail,
+            value: String::new(),
+        },
+        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => Error::InvalidForeignKey {
+            collection: String::new(),
+            field: detail,
+            value: String::new(),
+        },
+        _ => Error::from(err),
+    }
+}
+
+/// One transaction's writes.
+struct Writer<'s> {
+    catalog: &'s Catalog,
+    acc: &'s Accountability,
+    backend: DbBackend,
+    changes: Changes,
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+impl<'s> Writer<'s> {
+    fn collection(&self, name: &str) -> Result<&'s Collection> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| Error::Internal(format!("unknown collection {name}")))
+    }
+
+    async fn exists(&self, tx: &DatabaseTransaction, coll: &Collection, key: &str) -> Result<bool> {
+        let mut stmt = Sql::select();
+        stmt.expr(Expr::cust("1"))
+            .from_as(Alias::new(coll.name), Alias::new("t0"))
+            .and_where(in_list(
+                self.backend,
+                "t0",
+                coll.primary_key,
+                coll.pk_field().kind,
+                &[key.to_string()],
+            ))
+            .limit(1);
+        Ok(tx.query_one(&stmt).await?.is_some())
+    }
+
+    /// Creates one item (and the related items nested in it); answers its key.
+    fn create<'a>(
+        &'a mut self,
+        tx: &'a DatabaseTransaction,
+        coll: &'a Collection,
+        item: Value,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let Value::Object(mut obj) = item else {
+                return Err(Error::payload(format!(
+                    "Items in \"{}\" have to be objects",
+                    coll.name
+                )));
+            };
+            let key = match obj.get(coll.primary_key).and_then(key_text) {
+                Some(key) => {
+                    uuid::Uuid::parse_str(&key).map_err(|_| {
+                        Error::payload(format!(
+                            "Invalid uuid value for field \"{}\"",
+                            coll.primary_key
+                        ))
+                    })?;
+                    if self.exists(tx, coll, &key).await? {
+                        return Err(Error::RecordNotUnique {
+                            collection: coll.name.to_string(),
+                            field: coll.primary_key.to_string(),
+                            value: key,
+                        });
+                    }
+                    key
+                }
+                None => uuid::Uuid::new_v4().to_string(),
+            };
+            obj.insert(coll.primary_key.to_string(), Value::from(key.clone()));
+            for field in &coll.fields {
+                match field.managed {
+                    Managed::DateCreated => {
+                        obj.insert(
+                            field.name.to_string(),
+                            Value::from(sql::format_timestamp(chrono::Utc::now())),
+                        );
+                    }
+                    Managed::UserCreated => {
+                        obj.insert(
+                            field.name.to_string(),
+                            self.acc.user.clone().map_or(Value::Null, Value::from),
+                        );
+                    }
+                    Managed::No => {}
+                }
+            }
+            let deferred = self
+                .resolve_relations(tx, coll, &mut obj, Some(&key))
+                .await?;
+            let violations = validate(coll, &obj, true);
+            if !violations.is_empty() {
+                return Err(Error::FailedValidation(violations));
+            }
+            self.check_references(tx, coll, &obj, &key).await?;
+            let mut columns = Vec::new();
+            let mut values = Vec::new();
+            for field in coll.columns() {
+                if let Some(value) = obj.get(field.name) {
+                    columns.push(Alias::new(field.name));
+                    values.push(Expr::val(self.bind(coll, field, value)?));
+                }
+            }
+            let mut stmt = Sql::insert();
+            stmt.into_table(Alias::new(coll.name))
+                .columns(columns)
+                .values(values)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            tx.execute(&stmt).await.map_err(translate)?;
+            self.touch(coll, &obj, &key);
+            self.changes.record(coll.name, MutationEvent::Create, &key);
+            self.write_children(tx, &key, deferred, false).await?;
+            Ok(key)
+        })
+    }
+
+    /// Updates one item; a key that matches nothing changes nothing (Directus answers it
+    /// like a success).
+    fn update<'a>(
+        &'a mut self,
+        tx: &'a DatabaseTransaction,
+        coll: &'a Collection,
+        key: &'a str,
+        data: Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let Value::Object(mut obj) = data else {
+                return Err(Error::payload("\"data\" must be of type object"));
+            };
+            if !self.exists(tx, coll, key).await? {
+                return Ok(());
+            }
+            obj.remove(coll.primary_key);
+            for field in &coll.fields {
+                if field.managed != Managed::No {
+                    obj.remove(field.name);
+                }
+            }
+            let deferred = self
+                .resolve_relations(tx, coll, &mut obj, Some(key))
+                .await?;
+            let violations = validate(coll, &obj, false);
+            if !violations.is_empty() {
+                return Err(Error::FailedValidation(violations));
+            }
+            self.check_references(tx, coll, &obj, key).await?;
+            let mut stmt = Sql::update();
+            stmt.table(Alias::new(coll.name));
+            let mut any = false;
+            for field in coll.columns() {
+                if let Some(value) = obj.get(field.name) {
+                    stmt.value(
+                        Alias::new(field.name),
+                        Expr::val(self.bind(coll, field, value)?),
+                    );
+                    any = true;
+                }
+            }
+            if any {
+                stmt.and_where(
+                    Expr::col(Alias::new(coll.primary_key)).eq(Expr::val(sql::bind(
+                        self.backend,
+                        coll.pk_field().kind,
+                        coll.primary_key,
+                        &Value::from(key),
+                    )?)),
+                );
+                tx.execute(&stmt).await.map_err(translate)?;
+            }
+            self.touch(coll, &obj, key);
+            if coll.name == "directus_operations" {
+                // The flow it belonged to before the change must be re-checked too.
+                if let Some(flow) = self.operation_flow(tx, key).await? {
+                    self.changes.flows.insert(flow);
+                }
+            }
+            self.changes.record(coll.name, MutationEvent::Update, key);
+            self.write_children(tx, key, deferred, true).await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes items; whatever still points at them is cleared (nullable references) or
+    /// deleted with them (required ones, such as an operation's flow).
+    fn delete<'a>(
+        &'a mut self,
+        tx: &'a DatabaseTransaction,
+        coll: &'a Collection,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let keys: Vec<String> = keys
+                .iter()
+                .filter(|k| {
+                    coll.pk_field().kind != FieldKind::Uuid || uuid::Uuid::parse_str(k).is_ok()
+                })
+                .cloned()
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let catalog = self.catalog;
+            for other in catalog.collections() {
+                for field in other.columns() {
+                    if field.m2o_target() != Some(coll.name) {
+                        continue;
+                    }
+                    let cond = in_list(self.backend, "t0", field.name, field.kind, &keys);
+                    if field.not_null {
+                        let mut stmt = Sql::select();
+                        stmt.expr(col("t0", other.primary_key))
+                            .from_as(Alias::new(other.name), Alias::new("t0"))
+                            .and_where(cond);
+                        let dependants = read_keys(tx, self.backend, other, stmt).await?;
+                        let dependants: Vec<String> = dependants
+                            .into_iter()
+                            .filter(|k| !(other.name == coll.name && keys.contains(k)))
+                            .collect();
+                        if !dependants.is_empty() {
+                            self.delete(tx, other, &dependants).await?;
+                        }
+                    } else {
+                        let mut stmt = Sql::update();
+                        stmt.table(Alias::new(other.name))
+                            .value(
+                                Alias::new(field.name),
+                                Expr::val(sql::bind(
+                                    self.backend,
+                                    field.kind,
+                                    field.name,
+                                    &Value::Null,
+                                )?),
+                            )
+                            .and_where(in_list(
+                                self.backend,
+                                other.name,
+                                field.name,
+                                field.kind,
+                                &keys,
+                            ));
+                        tx.execute(&stmt).await.map_err(translate)?;
+                    }
+                }
+            }
+            let mut stmt = Sql::delete();
+            stmt.from_table(Alias::new(coll.name)).and_where(in_list(
+                self.backend,
+                coll.name,
+                coll.primary_key,
+                coll.pk_field().kind,
+                &keys,
+            ));
+            tx.execute(&stmt).await.map_err(translate)?;
+            for key in &keys {
+                self.changes.record(coll.name, MutationEvent::Delete, key);
+            }
+            Ok(())
+        })
+    }
+
+    async fn operation_flow(&self, tx: &DatabaseTransaction, key: &str) -> Result<Option<String>> {
+        let coll = self.collection("directus_operations")?;
+        let mut stmt = Sql::select();
+        stmt.expr(col("t0", "flow"))
+            .from_as(Alias::new(coll.name), Alias::new("t0"))
+            .and_where(in_list(
+                self.backend,
+                "t0",
+                "id",
+                FieldKind::Uuid,
+                &[key.to_string()],
+            ));
+        Ok(read_keys(tx, self.backend, coll, stmt)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Remembers which flows' graphs this write may have changed.
+    fn touch(&mut self, coll: &Collection, obj: &Map<String, Value>, key: &str) {
+        match coll.name {
+            "directus_flows" => {
+                self.changes.flows.insert(key.to_string());
+            }
+            "directus_operations" => {
+                if let Some(flow) = obj.get("flow").and_then(key_text) {
+                    self.changes.flows.insert(flow);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn bind(
+        &self,
+        coll: &Collection,
+        field: &Field,
+        value: &Value,
+    ) -> Result<sea_orm::sea_query::Value> {
+        sql::bind(self.backend, field.kind, field.name, value)
+            .map_err(|err| match err {
+                Error::InvalidQuery(reason) => Error::FailedValidation(vec![FieldViolation {
+                    field: field.name.to_string(),
+                    kind: "type",
+                    message: format!("Validation failed for field \"{}\". {reason}.", field.name),
+                    extra: Map::new(),
+                }]),
+                other => other,
+            })
+            .and_then(|v| {
+                if let (Some(max), Value::String(s)) = (field.max_length, value)
+                    && s.chars().count() > max
+                {
+                    return Err(Error::ValueTooLong {
+                        collection: coll.name.to_string(),
+                        field: field.name.to_string(),
+                    });
+                }
+                if field.kind == FieldKind::Integer
+                    && let Some(n) = value.as_i64().or_else(|| value.as_f64().map(|f| f as i64))
+                    && i32::try_from(n).is_err()
+                {
+                    return Err(Error::ValueOutOfRange {
+                        collection: coll.name.to_string(),
+                        field: field.name.to_string(),
+                    });
+                }
+                Ok(v)
+            })
+    }
+
+    /// Replaces nested m2o objects by the keys of the rows they create or link, and takes
+    /// o2m arrays out of the payload to be written once the parent exists.
+    async fn resolve_relations(
+        &mut self,
+        tx: &DatabaseTransaction,
+        coll: &Collection,
+        obj: &mut Map<String, Value>,
+        _key: Option<&str>,
+    ) -> Result<Vec<(&'s Field, Value)>> {
+        let mut deferred = Vec::new();
+        let names: Vec<String> = obj.keys().cloned().collect();
+        for name in names {
+            let Some(field) = self.collection(coll.name)?.field(&name) else {
+                // Unknown payload fields are ignored, as Directus does.
+                obj.remove(&name);
+                continue;
+            };
+            match &field.relation {
+                Some(Relation::ManyToOne { target }) => {
+                    if let Some(Value::Object(nested)) = obj.get(&name).cloned() {
+                        let target = self.collection(target)?;
+                        let key = self.upsert_related(tx, target, nested).await?;
+                        obj.insert(name.clone(), Value::from(key));
+                    }
+                }
+                Some(Relation::OneToMany { .. }) => {
+                    if let Some(value) = obj.remove(&name)
+                        && !Value::is_null(&value)
+                    {
+                        deferred.push((field, value));
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(deferred)
+    }
+
+    /// A nested object links the row with its key when that row exists (updating it with
+    /// any other fields given), and creates a new row otherwise.
+    async fn upsert_related(
+        &mut self,
+        tx: &DatabaseTransaction,
+        target: &'s Collection,
+        mut nested: Map<String, Value>,
+    ) -> Result<String> {
+        if let Some(key) = nested.get(target.primary_key).and_then(key_text)
+            && self.exists(tx, target, &key).await?
+        {
+            nested.remove(target.primary_key);
+            if !nested.is_empty() {
+                if !target.writable {
+                    return Err(Error::forbidden());
+                }
+                self.update(tx, target, &key, Value::Object(nested)).await?;
+            }
+            return Ok(key);
+        }
+        if !target.writable {
+            return Err(Error::forbidden());
+        }
+        self.create(tx, target, Value::Object(nested)).await
+    }
+
+    /// Writes o2m children: scalars link existing rows, objects with a known key update them,
+    /// other objects create them. On update the list replaces the set: children left out are
+    /// deleted (Directus's `one_deselect_action: delete` for operations) or unlinked.
+    /// The detailed form `{create, update, delete}` changes only what it names.
+    async fn write_children(
+        &mut self,
+        tx: &DatabaseTransaction,
+        key: &str,
+        deferred: Vec<(&'s Field, Value)>,
+        replace: bool,
+    ) -> Result<()> {
+        for (field, value) in deferred {
+            let Some(Relation::OneToMany {
+                target,
+                foreign_field,
+            }) = &field.relation
+            else {
+                continue;
+            };
+            let target = self.collection(target)?;
+            if !target.writable {
+                return Err(Error::forbidden());
+            }
+            let (items, deletes, replace) = match value {
+                Value::Array(items) => (items, Vec::new(), replace),
+                Value::Object(mut detail) => {
+                    let mut items = Vec::new();
+                    for part in ["create", "update"] {
+                        if let Some(Value::Array(list)) = detail.remove(part) {
+                            items.extend(list);
+                        }
+                    }
+                    let deletes = match detail.remove("delete") {
+                        Some(Value::Array(list)) => list.iter().filter_map(key_text).collect(),
+                        _ => Vec::new(),
+                    };
+                    (items, deletes, false)
+                }
+                _ => {
+                    return Err(Error::payload(format!(
+                        "\"{}\" has to be an array",
+                        field.name
+                    )));
+                }
+            };
+            check_batch(items.len())?;
+            let mut kept = Vec::new();
+            for item in items {
+                let child_key = match item {
+                    Value::Object(mut obj) => {
+                        obj.insert(foreign_field.to_string(), Value::from(key));
+                        match obj.get(target.primary_key).and_then(key_text) {
+                            Some(existing) if self.exists(tx, target, &existing).await? => {
+                                self.update(tx, target, &existing, Value::Object(obj))
+                                    .await?;
+                                existing
+                            }
+                            _ => self.create(tx, target, Value::Object(obj)).await?,
+                        }
+                    }
+                    other => {
+                        let existing = key_text(&other).ok_or_else(|| {
+                            Error::payload(format!("Invalid item in \"{}\"", field.name))
+                        })?;
+                        if !self.exists(tx, target, &existing).await? {
+                            return Err(Error::InvalidForeignKey {
+                                collection: target.name.to_string(),
+                                field: target.primary_key.to_string(),
+                                value: existing,
+                            });
+                        }
+                        let mut link = Map::new();
+                        link.insert(foreign_field.to_string(), Value::from(key));
+                        self.update(tx, target, &existing, Value::Object(link))
+                            .await?;
+                        existing
+                    }
+                };
+                kept.push(child_key);
+            }
+            let mut removed = deletes;
+            if replace {
+                let mut stmt = Sql::select();
+                let fk = target
+                    .field(foreign_field)
+                    .ok_or_else(|| Error::Internal("o2m foreign key missing".into()))?;
+                stmt.expr(col("t0", target.primary_key))
+                    .from_as(Alias::new(target.name), Alias::new("t0"))
+                    .and_where(in_list(
+                        self.backend,
+                        "t0",
+                        foreign_field,
+                        fk.kind,
+                        &[key.to_string()],
+                    ));
+                for child in read_keys(tx, self.backend, target, stmt).await? {
+                    if !kept.contains(&child) {
+                        removed.push(child);
+                    }
+                }
+            }
+            if !removed.is_empty() {
+                self.delete(tx, target, &removed).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Foreign keys must name existing rows, and unique references must stay unique:
+    /// checked here so that clients get Directus's codes with the field and value.
+    async fn check_references(
+        &self,
+        tx: &DatabaseTransaction,
+        coll: &Collection,
+        obj: &Map<String, Value>,
+        key: &str,
+    ) -> Result<()> {
+        for field in coll.columns() {
+            let Some(value) = obj.get(field.name).and_then(key_text) else {
+                continue;
+            };
+            if let Some(target) = field.m2o_target() {
+                let target = self.collection(target)?;
+                let valid = uuid::Uuid::parse_str(&value).is_ok()
+                    || target.pk_field().kind != FieldKind::Uuid;
+                if !valid || !self.exists(tx, target, &value).await? {
+                    return Err(Error::InvalidForeignKey {
+                        collection: coll.name.to_string(),
+                        field: field.name.to_string(),
+                        value,
+                    });
+                }
+            }
+            if field.unique {
+                let mut stmt = Sql::select();
+                stmt.expr(Expr::cust("1"))
+                    .from_as(Alias::new(coll.name), Alias::new("t0"))
+                    .and_where(in_list(
+                        self.backend,
+                        "t0",
+                        field.name,
+                        field.kind,
+                        &[value.clone()],
+                    ))
+                    .and_where(
+                        in_list(
+                            self.backend,
+                            "t0",
+                            coll.primary_key,
+                            coll.pk_field().kind,
+                            &[key.to_string()],
+                        )
+                        .not(),
+                    )
+                    .limit(1);
+                if tx.query_one(&stmt).await?.is_some() {
+                    return Err(Error::RecordNotUnique {
+                        collection: coll.name.to_string(),
+                        field: field.name.to_string(),
+                        value,
+                    });
+                }
+            }
+        }
+        if coll.name == "directus_operations" {
+            flow_graph::check_key_unique(tx, self.backend, obj, key).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the first column of each row as key text.
+pub(crate) async fn read_keys(
+    tx: &impl ConnectionTrait,
+    backend: DbBackend,
+    coll: &Collection,
+    stmt: sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<String>> {
+    let rows = tx.query_all(&stmt).await?;
+    let kind = coll.pk_field().kind;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(key) = key_text(&sql::decode(backend, row, 0, sql::Decode::Field(kind))?) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+/// Payload checks that need no database: required fields, enums, JSON shapes.
+fn validate(coll: &Collection, obj: &Map<String, Value>, creating: bool) -> Vec<FieldViolation> {
+    let mut violations = Vec::new();
+    for field in coll.columns() {
+        let value = obj.get(field.name);
+        let missing = match value {
+            None => creating && !field.has_default,
+            Some(v) => v.is_null(),
+        };
+        if field.not_null && missing {
+            violations.push(FieldViolation::required(field.name));
+            continue;
+        }
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if let Some(allowed) = field.allowed
+            && !value.as_str().is_some_and(|s| allowed.contains(&s))
+        {
+            violations.push(FieldViolation::one_of(field.name, allowed));
+        }
+        if field.name == "options" && field.kind == FieldKind::Json && !value.is_object() {
+            violations.push(FieldViolation {
+                field: field.name.to_string(),
+                kind: "type",
+                message: format!(
+                    "Validation failed for field \"{}\". Value has to be an object.",
+                    field.name
+                ),
+                extra: Map::new(),
+            });
+        }
+        if coll.name == "directus_flows" && field.name == "accountability" {
+            let ok = value
+                .as_str()
+                .is_some_and(|s| ACCOUNTABILITY.contains(&s) || uuid::Uuid::parse_str(s).is_ok());
+            if !ok {
+                violations.push(FieldViolation::one_of(field.name, ACCOUNTABILITY));
+            }
+        }
+    }
+    violations
+}
+
+/// `directus_flows.accountability`: the logging switch (`all`, `activity`) plus the values
+/// older Directus docs print (`$trigger`, `$public`, `$full`, or a role id), which log like
+/// `activity`.
+pub const ACCOUNTABILITY: &[&str] = &["all", "activity", "$trigger", "$public", "$full"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flows() -> Collection {
+        Catalog::system()
+            .get("directus_flows")
+            .cloned()
+            .expect("flows")
+    }
+
+    #[test]
+    fn create_requires_name_only() {
+        let coll = flows();
+        let obj = json!({"status": "weird", "trigger": "bogus"});
+        let violations = validate(&coll, obj.as_object().expect("object"), true);
+        let fields: Vec<(&str, &str)> = violations
+            .iter()
+            .map(|v| (v.field.as_str(), v.kind))
+            .collect();
+        assert_eq!(
+            fields,
+            [("name", "required"), ("status", "in"), ("trigger", "in")]
+        );
+    }
+
+    #[test]
+    fn explicit_null_on_a_defaulted_column_is_refused() {
+        let coll = flows();
+        let obj = json!({"status": null});
+        let violations = validate(&coll, obj.as_object().expect("object"), false);
+        assert_eq!(violations, vec![FieldViolation::required("status")]);
+    }
+}

@@ -1,0 +1,19 @@
+//! flowline's domain: the collection catalogue, the Directus query language compiled to SQL,
+//! and the items service through which every read and write goes. No GraphQL, no HTTP.
+
+pub mod accountability;
+pub mod aggregate;
+pub mod catalog;
+pub mod error;
+pub mod filter;
+mod flow_graph;
+pub mod items;
+pub mod query;
+pub mod read;
+pub mod sql;
+pub mod statement;
+
+pub use accountability::Accountability;
+pub use catalog::Catalog;
+pub use error::{Error, Result};
+pub use items::{ItemsService, Mutation, MutationEvent};

@@ -1,0 +1,549 @@
+//! Runs a `ReadNode` tree: one SQL statement for the root rows, then one per relation level
+//! (never one per row), with filter, search, sort and limits applied in SQL.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Order, Query as Sql, SelectStatement, SubQueryStatement,
+    WindowStatement,
+};
+use sea_orm::{ConnectionTrait, DbBackend};
+use serde_json::{Map, Value};
+
+use crate::catalog::{Collection, FieldKind, Relation};
+use crate::error::{Error, Result};
+use crate::filter::{self, split_function};
+use crate::query::{ListArgs, MAX_RELATIONAL_DEPTH, ReadNode, Select};
+use crate::sql::{self, Decode, col};
+use crate::statement::Scope;
+
+/// Ids bound in one `IN (...)` list; larger batches are split.
+const IN_CHUNK: usize = 500;
+const ROW_NUMBER: &str = "__row_number";
+
+/// Reads the rows `node` describes. `keys` narrows the root to those primary keys (for
+/// by-id reads and for reading back written rows).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    scope: &Scope<'_>,
+    node: &ReadNode,
+    keys: Option<&[String]>,
+) -> Result<Vec<Value>> {
+    let coll = scope.collection(&node.collection)?;
+    let alias = scope.next_alias();
+    let mut stmt = base_select(scope, coll, &alias, &node.args)?;
+    if let Some(keys) = keys {
+        stmt.and_where(in_list(
+            scope.backend,
+            &alias,
+            coll.primary_key,
+            coll.pk_field().kind,
+            keys,
+        ));
+    }
+    apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
+    let (limit, offset) = node.args.window();
+    if let Some(limit) = limit {
+        stmt.limit(limit);
+    }
+    if offset > 0 {
+        stmt.offset(offset);
+    }
+    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None).await?;
+    attach_relations(db, scope, coll, node, &mut rows, 1).await?;
+    Ok(finish(coll, node, rows))
+}
+
+/// `SELECT ... FROM coll AS alias WHERE <filter> AND <search>`, without columns.
+pub fn base_select(
+    scope: &Scope<'_>,
+    coll: &Collection,
+    alias: &str,
+    args: &ListArgs,
+) -> Result<SelectStatement> {
+    args.validate()?;
+    let mut stmt = Sql::select();
+    stmt.from_as(Alias::new(coll.name), Alias::new(alias));
+    if let Some(filter) = &args.filter {
+        stmt.and_where(filter::compile(scope, coll, alias, filter)?);
+    }
+    if let Some(search) = args
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        stmt.and_where(search_condition(scope.backend, coll, alias, search));
+    }
+    Ok(stmt)
+}
+
+/// Directus's `search`: a case-insensitive contains over text fields, equality on numeric
+/// fields when the term is a number and on uuid fields when it is a uuid.
+fn search_condition(backend: DbBackend, coll: &Collection, alias: &str, term: &str) -> Expr {
+    let pattern = format!("%{}%", sql::like_escape(&term.to_lowercase()));
+    let mut parts: Vec<Expr> = Vec::new();
+    for field in coll.columns() {
+        let column = col(alias, field.name);
+        match field.kind {
+            FieldKind::String | FieldKind::Text => parts.push(sql::custom(
+                backend,
+                "LOWER($1) LIKE $2 ESCAPE '\\'",
+                [column, Expr::val(pattern.clone())],
+            )),
+            FieldKind::Integer | FieldKind::BigInteger => {
+                if let Ok(n) = term.parse::<i64>() {
+                    parts.push(column.eq(n));
+                }
+            }
+            FieldKind::Float => {
+                if let Ok(n) = term.parse::<f64>() {
+                    parts.push(column.eq(n));
+                }
+            }
+            FieldKind::Uuid => {
+                if let Ok(id) = uuid::Uuid::parse_str(term) {
+                    parts.push(column.eq(Expr::val(sql::uuid_value(backend, id))));
+                }
+            }
+            _ => {}
+        }
+    }
+    parts
+        .into_iter()
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| Expr::cust("1 = 0"))
+}
+
+/// The SQL expression of a sort entry: `name`, `-name`, `operation.key`, `year(date_created)`.
+pub fn sort_expr(scope: &Scope<'_>, coll: &Collection, alias: &str, path: &str) -> Result<Expr> {
+    if let Some((function, field)) = split_function(path) {
+        let field = scope.field(coll, field)?;
+        return filter::function_expr(scope, coll, alias, function, field);
+    }
+    let mut segments = path.split('.');
+    let head = segments.next().unwrap_or_default();
+    let rest: Vec<&str> = segments.collect();
+    if rest.len() > MAX_RELATIONAL_DEPTH {
+        return Err(Error::query("Max relational depth exceeded"));
+    }
+    let field = scope.field(coll, head)?;
+    if rest.is_empty() {
+        if !field.has_column() {
+            return Err(Error::query(format!(
+                "Can't sort by alias field \"{head}\""
+            )));
+        }
+        return Ok(col(alias, field.name));
+    }
+    let Some(target) = field.m2o_target() else {
+        return Err(Error::unknown_field(&rest.join("."), coll.name, "root"));
+    };
+    // Sorting by a field of an m2o relation: a correlated scalar subquery.
+    let target = scope.collection(target)?;
+    let child = scope.next_alias();
+    let inner = sort_expr(scope, target, &child, &rest.join("."))?;
+    let mut sub = Sql::select();
+    sub.expr(inner)
+        .from_as(Alias::new(target.name), Alias::new(&child))
+        .and_where(
+            col(&child, target.primary_key).equals((Alias::new(alias), Alias::new(field.name))),
+        );
+    Ok(Expr::SubQuery(
+        None,
+        Box::new(SubQueryStatement::SelectStatement(sub)),
+    ))
+}
+
+fn sort_terms(
+    scope: &Scope<'_>,
+    coll: &Collection,
+    alias: &str,
+    args: &ListArgs,
+) -> Result<Vec<(Expr, Order)>> {
+    let mut terms = Vec::new();
+    for entry in &args.sort {
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let (path, order) = match entry.strip_prefix('-') {
+            Some(path) => (path, Order::Desc),
+            None => (entry, Order::Asc),
+        };
+        terms.push((sort_expr(scope, coll, alias, path)?, order));
+    }
+    // The primary key breaks ties, so that pages never overlap or skip rows.
+    terms.push((col(alias, coll.primary_key), Order::Asc));
+    Ok(terms)
+}
+
+fn apply_order(
+    scope: &Scope<'_>,
+    coll: &Collection,
+    alias: &str,
+    args: &ListArgs,
+    stmt: &mut SelectStatement,
+) -> Result<()> {
+    for (expr, order) in sort_terms(scope, coll, alias, args)? {
+        stmt.order_by_expr(expr, order);
+    }
+    Ok(())
+}
+
+/// One column of the statement and where its value goes in the output row.
+struct Output {
+    key: Vec<String>,
+    decode: Decode,
+}
+
+/// Adds the selected columns to `stmt`, runs it and decodes each row into an object.
+/// `partition` turns on per-parent windows for o2m reads: `(foreign key, limit, offset)`.
+async fn fetch(
+    db: &impl ConnectionTrait,
+    scope: &Scope<'_>,
+    coll: &Collection,
+    alias: &str,
+    node: &ReadNode,
+    mut stmt: SelectStatement,
+    partition: Option<(&str, Option<u64>, u64)>,
+) -> Result<Vec<Map<String, Value>>> {
+    let backend = scope.backend;
+    let mut outputs: Vec<Output> = Vec::new();
+    let mut push = |stmt: &mut SelectStatement, expr: Expr, key: Vec<String>, decode: Decode| {
+        let name = format!("c{}", outputs.len());
+        stmt.expr_as(expr, Alias::new(name));
+        outputs.push(Output { key, decode });
+    };
+    // The key and every selected m2o column are always read: relations are joined on them.
+    let mut wanted: Vec<&str> = vec![coll.primary_key];
+    if let Some((fk, _, _)) = partition {
+        wanted.push(fk);
+    }
+    for select in &node.select {
+        match select {
+            Select::Field { field, .. } => wanted.push(field),
+            Select::Relation { field, .. } => {
+                let f = scope.field(coll, field)?;
+                if f.has_column() {
+                    wanted.push(f.name);
+                }
+            }
+            Select::Function { .. } => {}
+        }
+    }
+    let mut seen = HashSet::new();
+    for name in wanted {
+        if !seen.insert(name) {
+            continue;
+        }
+        let field = scope.field(coll, name)?;
+        if !field.has_column() {
+            continue;
+        }
+        push(
+            &mut stmt,
+            col(alias, field.name),
+            vec![internal_key(field.name)],
+            Decode::Field(field.kind),
+        );
+    }
+    for select in &node.select {
+        if let Select::Function {
+            function,
+            field,
+            path,
+            key,
+        } = select
+        {
+            let f = scope.field(coll, field)?;
+            let (expr, decode) = match (function.as_str(), path) {
+                ("json", Some(path)) if f.kind == FieldKind::Json => (
+                    sql::json_path_value(backend, col(alias, f.name), path)?,
+                    Decode::JsonText,
+                ),
+                ("json", _) => {
+                    return Err(Error::query(format!(
+                        "Function \"json\" needs a JSON field and a path, got \"{field}\""
+                    )));
+                }
+                _ => (
+                    filter::function_expr(scope, coll, alias, function, f)?,
+                    Decode::Integer,
+                ),
+            };
+            push(&mut stmt, expr, key.clone(), decode);
+        }
+    }
+    let stmt = match partition {
+        Some((fk, limit, offset)) => {
+            let mut window = WindowStatement::partition_by((Alias::new(alias), Alias::new(fk)));
+            for (expr, order) in sort_terms(scope, coll, alias, &node.args)? {
+                window.order_by_expr(expr, order);
+            }
+            stmt.expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new(ROW_NUMBER));
+            let mut outer = Sql::select();
+            let w = scope.next_alias();
+            for i in 0..outputs.len() {
+                outer.column((Alias::new(&w), Alias::new(format!("c{i}"))));
+            }
+            outer.from_subquery(stmt, Alias::new(&w));
+            let rn = col(&w, ROW_NUMBER);
+            if offset > 0 {
+                outer.and_where(rn.clone().gt(offset as i64));
+            }
+            if let Some(limit) = limit {
+                outer.and_where(rn.clone().lte((offset + limit) as i64));
+            }
+            outer.order_by_expr(rn, Order::Asc);
+            outer
+        }
+        None => stmt,
+    };
+    let rows = db.query_all(&stmt).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut obj = Map::new();
+        for (idx, output) in outputs.iter().enumerate() {
+            let value = sql::decode(backend, row, idx, output.decode)?;
+            insert_path(&mut obj, &output.key, value);
+        }
+        out.push(obj);
+    }
+    Ok(out)
+}
+
+/// Columns are first read under an internal name and renamed by `finish`, so that a column
+/// needed only to join a relation never leaks into the output.
+fn internal_key(name: &str) -> String {
+    format!("\u{0}{name}")
+}
+
+fn insert_path(obj: &mut Map<String, Value>, key: &[String], value: Value) {
+    match key {
+        [] => {}
+        [last] => {
+            obj.insert(last.clone(), value);
+        }
+        [head, rest @ ..] => {
+            let entry = obj
+                .entry(head.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn key_values(backend: DbBackend, kind: FieldKind, ids: &[String]) -> Vec<Expr> {
+    ids.iter()
+        .filter_map(|id| match kind {
+            FieldKind::Uuid => uuid::Uuid::parse_str(id)
+                .ok()
+                .map(|u| Expr::val(sql::uuid_value(backend, u))),
+            FieldKind::Integer | FieldKind::BigInteger => id.parse::<i64>().ok().map(Expr::val),
+            _ => Some(Expr::val(id.clone())),
+        })
+        .collect()
+}
+
+/// `alias.column IN (ids)`, typed for the column.
+pub fn in_list(
+    backend: DbBackend,
+    alias: &str,
+    column: &str,
+    kind: FieldKind,
+    ids: &[String],
+) -> Expr {
+    let values = key_values(backend, kind, ids);
+    if values.is_empty() {
+        return Expr::cust("1 = 0");
+    }
+    col(alias, column).is_in(values)
+}
+
+/// Loads every relation of `node` for all `rows` at once and nests the results.
+fn attach_relations<'a, C: ConnectionTrait>(
+    db: &'a C,
+    scope: &'a Scope<'a>,
+    coll: &'a Collection,
+    node: &'a ReadNode,
+    rows: &'a mut [Map<String, Value>],
+    depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>
+where
+    C: Sync,
+{
+    Box::pin(async move {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for select in &node.select {
+            let Select::Relation {
+                field,
+                key,
+                node: child,
+            } = select
+            else {
+                continue;
+            };
+            if depth > MAX_RELATIONAL_DEPTH {
+                return Err(Error::query("Max relational depth exceeded"));
+            }
+            let f = scope.field(coll, field)?;
+            let target = scope.collection(&child.collection)?;
+            match &f.relation {
+                Some(Relation::ManyToOne { .. }) => {
+                    let ids: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| r.get(&internal_key(f.name)).and_then(id_text))
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let mut by_id: HashMap<String, Value> = HashMap::new();
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let alias = scope.next_alias();
+                        let mut stmt = base_select(scope, target, &alias, &child.args)?;
+                        stmt.and_where(in_list(
+                            scope.backend,
+                            &alias,
+                            target.primary_key,
+                            target.pk_field().kind,
+                            chunk,
+                        ));
+                        let mut found = fetch(db, scope, target, &alias, child, stmt, None).await?;
+                        attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
+                        for row in found {
+                            if let Some(id) =
+                                row.get(&internal_key(target.primary_key)).and_then(id_text)
+                            {
+                                by_id.insert(id, finish_row(target, child, row));
+                            }
+                        }
+                    }
+                    for row in rows.iter_mut() {
+                        let value = row
+                            .get(&internal_key(f.name))
+                            .and_then(id_text)
+                            .and_then(|id| by_id.get(&id).cloned())
+                            .unwrap_or(Value::Null);
+                        row.insert(relation_key(key), value);
+                    }
+                }
+                Some(Relation::OneToMany { foreign_field, .. }) => {
+                    let ids: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| r.get(&internal_key(coll.primary_key)).and_then(id_text))
+                        .collect();
+                    let fk_field = scope.field(target, foreign_field)?;
+                    let mut by_parent: HashMap<String, Vec<Value>> = HashMap::new();
+                    let (limit, offset) = child.args.window();
+                    for chunk in ids.chunks(IN_CHUNK) {
+                        let alias = scope.next_alias();
+                        let mut stmt = base_select(scope, target, &alias, &child.args)?;
+                        stmt.and_where(in_list(
+                            scope.backend,
+                            &alias,
+                            foreign_field,
+                            fk_field.kind,
+                            chunk,
+                        ));
+                        let mut found = fetch(
+                            db,
+                            scope,
+                            target,
+                            &alias,
+                            child,
+                            stmt,
+                            Some((foreign_field, limit, offset)),
+                        )
+                        .await?;
+                        attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
+                        for row in found {
+                            if let Some(parent) =
+                                row.get(&internal_key(foreign_field)).and_then(id_text)
+                            {
+                                by_parent
+                                    .entry(parent)
+                                    .or_default()
+                                    .push(finish_row(target, child, row));
+                            }
+                        }
+                    }
+                    for row in rows.iter_mut() {
+                        let items = row
+                            .get(&internal_key(coll.primary_key))
+                            .and_then(id_text)
+                            .and_then(|id| by_parent.remove(&id))
+                            .unwrap_or_default();
+                        row.insert(relation_key(key), Value::Array(items));
+                    }
+                }
+                None => return Err(Error::unknown_field(field, coll.name, "root")),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Relations are stored under a marked key until `finish_row` places them.
+fn relation_key(key: &str) -> String {
+    format!("\u{1}{key}")
+}
+
+fn finish(coll: &Collection, node: &ReadNode, rows: Vec<Map<String, Value>>) -> Vec<Value> {
+    rows.into_iter()
+        .map(|row| finish_row(coll, node, row))
+        .collect()
+}
+
+/// Builds the client-visible object: the selection in its order, internal columns dropped.
+fn finish_row(coll: &Collection, node: &ReadNode, mut row: Map<String, Value>) -> Value {
+    if node.keys_only {
+        return row
+            .remove(&internal_key(coll.primary_key))
+            .unwrap_or(Value::Null);
+    }
+    let mut out = Map::new();
+    for select in &node.select {
+        match select {
+            Select::Field { field, key } => {
+                let value = row
+                    .get(&internal_key(field))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                out.insert(key.clone(), value);
+            }
+            Select::Relation { key, .. } => {
+                let value = row.remove(&relation_key(key)).unwrap_or(Value::Null);
+                out.insert(key.clone(), value);
+            }
+            Select::Function { key, .. } => {
+                if let Some(head) = key.first()
+                    && let Some(value) = row.get(head)
+                {
+                    match out.get_mut(head) {
+                        Some(Value::Object(existing)) => {
+                            if let Value::Object(more) = value {
+                                existing.extend(more.clone());
+                            }
+                        }
+                        _ => {
+                            out.insert(head.clone(), value.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,128 @@
+//! The state one SQL statement is compiled in: the backend, the catalogue, the caller (for
+//! dynamic filter values) and a counter handing out table aliases.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{Duration, Months, Utc};
+use sea_orm::DbBackend;
+use serde_json::Value;
+
+use crate::accountability::Accountability;
+use crate::catalog::{Catalog, Collection, Field};
+use crate::error::{Error, Result};
+use crate::sql::format_timestamp;
+
+pub struct Scope<'a> {
+    pub backend: DbBackend,
+    pub catalog: &'a Catalog,
+    pub accountability: &'a Accountability,
+    aliases: AtomicUsize,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(
+        backend: DbBackend,
+        catalog: &'a Catalog,
+        accountability: &'a Accountability,
+    ) -> Self {
+        Scope {
+            backend,
+            catalog,
+            accountability,
+            aliases: AtomicUsize::new(0),
+        }
+    }
+
+    /// A table alias not used elsewhere in this statement.
+    pub fn next_alias(&self) -> String {
+        let n = self.aliases.fetch_add(1, Ordering::Relaxed);
+        format!("t{n}")
+    }
+
+    pub fn collection(&self, name: &str) -> Result<&'a Collection> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| Error::Internal(format!("collection {name} missing from catalogue")))
+    }
+
+    /// Looks a field up, answering an unknown one as Directus does (403, naming it).
+    pub fn field<'c>(&self, coll: &'c Collection, name: &str) -> Result<&'c Field> {
+        coll.field(name)
+            .ok_or_else(|| Error::unknown_field(name, coll.name, "root"))
+    }
+
+    /// Replaces Directus's dynamic variables (`$NOW`, `$NOW(-1 day)`, `$CURRENT_USER`,
+    /// `$CURRENT_ROLE`, `$CURRENT_ROLES`) in a filter operand.
+    pub fn resolve_variables(&self, operand: &Value) -> Value {
+        match operand {
+            Value::String(s) => self.variable(s).unwrap_or_else(|| operand.clone()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.resolve_variables(i)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    fn variable(&self, text: &str) -> Option<Value> {
+        let acc = self.accountability;
+        match text {
+            "$CURRENT_USER" => return Some(acc.user.clone().map_or(Value::Null, Value::from)),
+            "$CURRENT_ROLE" => return Some(acc.role.clone().map_or(Value::Null, Value::from)),
+            "$CURRENT_ROLES" => return Some(Value::from(acc.roles.clone())),
+            "$NOW" => return Some(Value::from(format_timestamp(Utc::now()))),
+            _ => {}
+        }
+        let adjust = text.strip_prefix("$NOW(")?.strip_suffix(')')?;
+        now_adjusted(adjust).map(|ts| Value::from(format_timestamp(ts)))
+    }
+}
+
+/// `$NOW(-1 day)`, `$NOW(+2 hours)`, `$NOW(3)` (days when the unit is missing).
+fn now_adjusted(adjust: &str) -> Option<chrono::DateTime<Utc>> {
+    let adjust = adjust.trim();
+    let split = adjust
+        .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '+' || c == ' '))
+        .unwrap_or(adjust.len());
+    let amount: i64 = adjust[..split].replace(' ', "").parse().ok()?;
+    let unit = adjust[split..].trim().to_ascii_lowercase();
+    let now = Utc::now();
+    let unit = if unit.len() > 2 {
+        unit.trim_end_matches('s')
+    } else {
+        unit.as_str()
+    };
+    let months = |m: i64| -> Option<chrono::DateTime<Utc>> {
+        let abs = Months::new(u32::try_from(m.unsigned_abs()).ok()?);
+        if m >= 0 {
+            now.checked_add_months(abs)
+        } else {
+            now.checked_sub_months(abs)
+        }
+    };
+    match unit {
+        "m" | "min" | "minute" => now.checked_add_signed(Duration::try_minutes(amount)?),
+        "ms" | "millisecond" => now.checked_add_signed(Duration::try_milliseconds(amount)?),
+        "" | "d" | "day" => now.checked_add_signed(Duration::try_days(amount)?),
+        "h" | "hour" => now.checked_add_signed(Duration::try_hours(amount)?),
+        "s" | "second" | "sec" => now.checked_add_signed(Duration::try_seconds(amount)?),
+        "w" | "week" => now.checked_add_signed(Duration::try_weeks(amount)?),
+        "mo" | "month" => months(amount),
+        "y" | "year" => months(amount.checked_mul(12)?),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_accepts_directus_adjustments() {
+        let day = now_adjusted("-1 day").expect("day");
+        let diff = Utc::now() - day;
+        assert!(diff.num_hours() >= 23 && diff.num_hours() <= 24);
+        assert!(now_adjusted("+2 hours").is_some());
+        assert!(now_adjusted("3").is_some());
+        assert!(now_adjusted("1 fortnight").is_none());
+    }
+}

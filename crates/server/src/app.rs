@@ -1,0 +1,113 @@
+//! The application: shared state and the router.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::{Catalog, ItemsService};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::json;
+
+use crate::auth::TokenStore;
+use crate::error::ApiError;
+use crate::graphql;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub items: ItemsService,
+    pub schema: async_graphql::dynamic::Schema,
+    pub tokens: TokenStore,
+    pub max_payload: usize,
+    pub catalog: Arc<Catalog>,
+}
+
+impl AppState {
+    /// Builds the state over a migrated database.
+    pub async fn new(db: DatabaseConnection, max_payload: usize) -> anyhow::Result<Self> {
+        let catalog = Catalog::system();
+        let items = ItemsService::new(db.clone(), catalog.clone());
+        let schema = schema::build(&catalog, Some(items.clone()))?;
+        let tokens = TokenStore::default();
+        tokens.reload(&db).await?;
+        Ok(AppState {
+            items,
+            schema,
+            tokens,
+            max_payload,
+            catalog: Arc::new(catalog),
+        })
+    }
+}
+
+/// A request body read up to the configured size; larger or unreadable bodies are a 400
+/// `INVALID_PAYLOAD`, as Directus answers (not 413).
+pub struct Payload(pub Bytes);
+
+impl FromRequest<AppState> for Payload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.max_payload;
+        if let Some(len) = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            && len > limit
+        {
+            return Err(ApiError::payload(format!(
+                "Request body is larger than {limit} bytes"
+            )));
+        }
+        axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map(Payload)
+            .map_err(|_| ApiError::payload(format!("Request body is larger than {limit} bytes")))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql/system", get(graphql::get).post(graphql_post))
+        .route("/server/ping", get(ping))
+        .route("/server/health", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state)
+}
+
+async fn graphql_post(
+    state: State<AppState>,
+    query: axum::extract::RawQuery,
+    headers: axum::http::HeaderMap,
+    Payload(body): Payload,
+) -> Result<Response, ApiError> {
+    graphql::post(state, query, headers, body).await
+}
+
+/// `pong` as `text/html`, exactly as Directus answers.
+async fn ping() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], "pong").into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.items.db().execute_unprepared("SELECT 1").await {
+        Ok(_) => Json(json!({"status": "ok"})).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "error"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().to_string())
+}

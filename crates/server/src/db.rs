@@ -1,0 +1,121 @@
+//! Connecting to SQLite or PostgreSQL, migrating, and creating the first admin.
+
+use migration::{Migrator, MigratorTrait};
+use rand::RngCore;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
+
+use domain::sql::uuid_value;
+
+/// Opens the database, creating a SQLite file when missing, and applies every migration.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url.to_string()
+    };
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers proceed while a write transaction is open.
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
+            .await?;
+    }
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// A fresh static token: 32 random bytes, hex-encoded.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Makes sure an admin exists. On an empty database it creates the admin role and user with
+/// `token` (or a generated one, returned so that it can be printed once). When `token` is
+/// given and the admin already exists, the stored token follows it.
+pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    token: Option<&str>,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let count = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM directus_users",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    if count == 0 {
+        let role = uuid::Uuid::new_v4();
+        let user = uuid::Uuid::new_v4();
+        let (token, generated) = match token {
+            Some(t) => (t.to_string(), false),
+            None => (generate_token(), true),
+        };
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, "INSERT INTO directus_roles (id, name, admin_access, app_access) VALUES (?, ?, ?, ?)"),
+            [uuid_value(backend, role), "Administrator".into(), true.into(), true.into()],
+        ))
+        .await?;
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "INSERT INTO directus_users (id, first_name, last_name, email, status, role, token) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ),
+            [
+                uuid_value(backend, user),
+                "Admin".into(),
+                "User".into(),
+                email.into(),
+                "active".into(),
+                uuid_value(backend, role),
+                token.clone().into(),
+            ],
+        ))
+        .await?;
+        return Ok(generated.then_some(token));
+    }
+    if let Some(token) = token {
+        // The admin: the user with the configured email, else the first admin-role user.
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "UPDATE directus_users SET token = ? WHERE id = (SELECT u.id FROM directus_users u \
+                 LEFT JOIN directus_roles r ON r.id = u.role \
+                 ORDER BY CASE WHEN u.email = ? THEN 0 WHEN r.admin_access THEN 1 ELSE 2 END, u.id LIMIT 1)",
+            ),
+            [token.into(), email.into()],
+        ))
+        .await?;
+    }
+    Ok(None)
+}
+
+/// Rewrites `?` placeholders as `$1, $2, ...` for PostgreSQL.
+fn placeholders(backend: DbBackend, sql: &str) -> String {
+    if backend != DbBackend::Postgres {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

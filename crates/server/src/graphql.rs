@@ -1,0 +1,196 @@
+//! `/graphql/system`: queries over POST and GET, GraphiQL for browsers, subscriptions over
+//! WebSocket, with Directus's status codes for errors.
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use domain::Accountability;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth;
+use crate::error::ApiError;
+
+/// Everything on `/graphql/system` needs an admin; anyone else is refused before the
+/// document is even parsed.
+async fn admin(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Accountability, ApiError> {
+    let acc = auth::accountability(&state.tokens, headers, query).await?;
+    if !acc.admin {
+        return Err(domain::Error::forbidden().into());
+    }
+    Ok(acc)
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let acc = admin(&state, &headers, query.as_deref()).await?;
+    let request: async_graphql::Request = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::payload(format!("Invalid JSON body: {e}")))?;
+    Ok(execute(&state, request, acc).await)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    if let (Ok(upgrade), Ok(protocol)) = (upgrade, protocol) {
+        return Ok(subscribe(state, headers, query, protocol, upgrade).await);
+    }
+    let raw = query.as_deref().unwrap_or_default();
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let graphql_query = auth::url_query_value(raw, "query");
+    if wants_html && graphql_query.is_none() {
+        return Ok(graphiql(raw));
+    }
+    let acc = admin(&state, &headers, query.as_deref()).await?;
+    let Some(graphql_query) = graphql_query else {
+        return Err(ApiError::GraphqlValidation(vec![
+            json!({"message": "Must provide query string."}),
+        ]));
+    };
+    let mut request = async_graphql::Request::new(graphql_query);
+    if let Some(name) = auth::url_query_value(raw, "operationName") {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = auth::url_query_value(raw, "variables") {
+        let vars: Value = serde_json::from_str(&vars)
+            .map_err(|e| domain::Error::query(format!("Invalid JSON for variables: {e}")))?;
+        request = request.variables(async_graphql::Variables::from_json(vars));
+    }
+    Ok(execute(&state, request, acc).await)
+}
+
+/// GraphiQL pointed at this endpoint; a token given in the page's URL is passed along.
+fn graphiql(raw_query: &str) -> Response {
+    let token = auth::url_query_value(raw_query, "access_token");
+    let suffix = token
+        .map(|t| {
+            format!(
+                "?access_token={}",
+                form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let endpoint = format!("/graphql/system{suffix}");
+    Html(
+        GraphiQLSource::build()
+            .endpoint(&endpoint)
+            .subscription_endpoint(&endpoint)
+            .title("flowline GraphiQL")
+            .finish(),
+    )
+    .into_response()
+}
+
+/// Runs a request and shapes the answer as Directus does: syntax and validation errors are
+/// a 400 `GRAPHQL_VALIDATION`, resolver errors ride along with `data` in a 200.
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    acc: Accountability,
+) -> Response {
+    let response = state.schema.execute(request.data(acc)).await;
+    let is_validation = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if is_validation {
+        let errors = response
+            .errors
+            .iter()
+            .map(|e| {
+                let mut obj = json!({"message": e.message});
+                if !e.locations.is_empty() {
+                    obj["locations"] = json!(
+                        e.locations
+                            .iter()
+                            .map(|l| json!({"line": l.line, "column": l.column}))
+                            .collect::<Vec<_>>()
+                    );
+                }
+                obj
+            })
+            .collect();
+        return ApiError::GraphqlValidation(errors).into_response();
+    }
+    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({"data": null}));
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for error in errors {
+            let ext = error
+                .as_object_mut()
+                .map(|e| e.entry("extensions").or_insert_with(|| json!({})));
+            if let Some(Value::Object(ext)) = ext {
+                ext.entry("code")
+                    .or_insert_with(|| json!("INTERNAL_SERVER_ERROR"));
+            }
+        }
+    }
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// Subscriptions: the token comes from the query string or the connection's init payload
+/// (`{"access_token": ...}` or `{"headers": {"Authorization": "Bearer ..."}}`).
+async fn subscribe(
+    state: AppState,
+    headers: HeaderMap,
+    query: Option<String>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let initial = auth::accountability(&state.tokens, &headers, query.as_deref()).await;
+    let schema = state.schema.clone();
+    let tokens = state.tokens.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload: Value| async move {
+                    let token = payload
+                        .get("access_token")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| {
+                            let auth = payload
+                                .get("headers")?
+                                .as_object()?
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?
+                                .1
+                                .as_str()?;
+                            auth.split_once(' ').map(|(_, t)| t.trim().to_string())
+                        });
+                    let acc = match token {
+                        Some(token) => tokens.lookup(&token).await.ok_or_else(|| {
+                            async_graphql::Error::new("Invalid user credentials.")
+                        })?,
+                        None => initial.map_err(|e| async_graphql::Error::new(e.to_string()))?,
+                    };
+                    if !acc.admin {
+                        return Err(async_graphql::Error::new(
+                            "You don't have permission to access this.",
+                        ));
+                    }
+                    let mut data = async_graphql::Data::default();
+                    data.insert(acc);
+                    Ok(data)
+                })
+                .serve()
+        })
+}

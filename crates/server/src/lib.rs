@@ -1,0 +1,11 @@
+//! The flowline server: configuration, database start-up, auth and the HTTP routes.
+//! Kept thin: all behaviour lives in the domain and schema crates.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+
+pub use app::{AppState, router};

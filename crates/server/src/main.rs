@@ -1,0 +1,50 @@
+//! The `flowline` binary: `flowline [serve]` runs the server, `flowline schema` prints the SDL.
+
+use anyhow::Context;
+use clap::Parser;
+use flowline::config::{Cli, Command};
+use flowline::{AppState, db, router};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = cli.config;
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", schema::sdl(&domain::Catalog::system())?);
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log_level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let database = db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening database {}", config.database_url))?;
+    if let Some(token) = db::ensure_admin(
+        &database,
+        &config.admin_email,
+        config.admin_token.as_deref(),
+    )
+    .await?
+    {
+        // Printed once, on the first start, so the operator can copy it.
+        println!(
+            "Created admin {} with static token: {token}",
+            config.admin_email
+        );
+    }
+    let state = AppState::new(database, config.max_payload_size).await?;
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!("flowline listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
