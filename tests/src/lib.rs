@@ -1,1 +1,230 @@
-//! End-to-end tests live in tests/.
+//! The end-to-end test harness: the real router over a fresh database per test, SQLite or
+//! PostgreSQL, driven with HTTP requests through `tower::ServiceExt::oneshot`.
+//!
+//! PostgreSQL tests use `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
+//! and a new schema per test. Skip them with `cargo test -- --skip postgres`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use flowline::{AppState, db, router};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The admin's static token in every test database.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub state: AppState,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text))
+    }
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+static CLEANED: AtomicBool = AtomicBool::new(false);
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("flowline.db").display());
+        Self::start(&url, Some(dir)).await
+    }
+
+    pub async fn postgres() -> Self {
+        let url = postgres_url();
+        let admin = sea_orm::Database::connect(&url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is not reachable at {url} ({e}); set TEST_DATABASE_URL or run with `-- --skip postgres`")
+        });
+        if !CLEANED.swap(true, Ordering::SeqCst) {
+            // Schemas left by earlier runs of this binary.
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'flowline_t_%'",
+                ))
+                .await
+                .expect("list schemas");
+            for row in rows {
+                let name: String = row.try_get_by_index(0).expect("schema name");
+                let _ = admin
+                    .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .await;
+            }
+        }
+        let schema = format!("flowline_t_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+            .await
+            .expect("create schema");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+        Self::start(&scoped, None).await
+    }
+
+    async fn start(url: &str, dir: Option<tempfile::TempDir>) -> Self {
+        let database = db::connect(url).await.expect("connect and migrate");
+        db::ensure_admin(&database, "admin@example.com", Some(ADMIN_TOKEN))
+            .await
+            .expect("admin");
+        let state = AppState::new(database.clone(), 1024 * 1024)
+            .await
+            .expect("state");
+        TestApp {
+            router: router(state.clone()),
+            db: database,
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// Sends a request; `token` is sent as a bearer token when given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(path);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .expect("request");
+        let res = self.router.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            content_type,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Runs a GraphQL document on `/graphql/system` as the admin.
+    pub async fn gql(&self, query: &str, variables: Value) -> Reply {
+        let body = json!({"query": query, "variables": variables}).to_string();
+        self.send("POST", "/graphql/system", Some(&body), Some(ADMIN_TOKEN))
+            .await
+    }
+
+    /// Runs a GraphQL document that must succeed; answers its `data`.
+    pub async fn gql_ok(&self, query: &str, variables: Value) -> Value {
+        let reply = self.gql(query, variables).await;
+        let body = reply.json();
+        assert_eq!(reply.status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Creates a user with a static token; `admin` decides its role's admin access.
+    pub async fn create_user(&self, email: &str, token: &str, admin: bool) -> String {
+        let backend = self.db.get_database_backend();
+        let role = uuid::Uuid::new_v4();
+        let user = uuid::Uuid::new_v4();
+        let id = |u: uuid::Uuid| domain::sql::uuid_value(backend, u);
+        let pg = backend == sea_orm::DbBackend::Postgres;
+        let p = |n: usize| if pg { format!("${n}") } else { "?".to_string() };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO directus_roles (id, name, admin_access, app_access) VALUES ({}, {}, {}, {})",
+                    p(1), p(2), p(3), p(4)
+                ),
+                [id(role), "Role".into(), admin.into(), true.into()],
+            ))
+            .await
+            .expect("role");
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO directus_users (id, email, status, role, token) VALUES ({}, {}, {}, {}, {})",
+                    p(1), p(2), p(3), p(4), p(5)
+                ),
+                [id(user), email.into(), "active".into(), id(role), token.into()],
+            ))
+            .await
+            .expect("user");
+        self.state
+            .tokens
+            .reload(&self.db)
+            .await
+            .expect("reload tokens");
+        user.to_string()
+    }
+
+    /// Counts the rows of a table, to show that a failed request wrote nothing.
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("row");
+        row.try_get_by_index::<i64>(0).expect("count value")
+    }
+}
+
+/// Defines one test per database from one body: `both!(name, |app| async move { ... });`
+/// gives `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::TestApp::sqlite().await;
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $app = $crate::TestApp::postgres().await;
+                $body.await
+            }
+        }
+    };
+}

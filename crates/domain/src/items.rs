@@ -947,7 +947,7 @@ impl<'s> Writer<'s> {
                         "t0",
                         field.name,
                         field.kind,
-                        &[value.clone()],
+                        std::slice::from_ref(&value),
                     ))
                     .and_where(
                         in_list(

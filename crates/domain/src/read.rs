@@ -372,17 +372,14 @@ pub fn in_list(
 }
 
 /// Loads every relation of `node` for all `rows` at once and nests the results.
-fn attach_relations<'a, C: ConnectionTrait>(
+fn attach_relations<'a, C: ConnectionTrait + Sync>(
     db: &'a C,
     scope: &'a Scope<'a>,
     coll: &'a Collection,
     node: &'a ReadNode,
     rows: &'a mut [Map<String, Value>],
     depth: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>
-where
-    C: Sync,
-{
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
     Box::pin(async move {
         if rows.is_empty() {
             return Ok(());

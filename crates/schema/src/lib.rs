@@ -23,6 +23,7 @@ pub use error::to_graphql;
 pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, SchemaError> {
     let mut query = Object::new("Query");
     let mut mutation = Object::new("Mutation");
+    let (mut creates, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
     let mut subscription = Subscription::new("Subscription");
     let mut builder_types: Vec<async_graphql::dynamic::Type> = Vec::new();
     for coll in catalog.collections() {
@@ -39,9 +40,10 @@ pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, S
         for field in roots::queries(catalog, coll, root) {
             query = query.field(field);
         }
-        for field in roots::mutations(catalog, coll, root) {
-            mutation = mutation.field(field);
-        }
+        let fields = roots::mutations(catalog, coll, root);
+        creates.extend(fields.create);
+        updates.extend(fields.update);
+        deletes.extend(fields.delete);
         if coll.writable {
             subscription = subscription.field(roots::subscription(catalog, coll));
             builder_types.push(types::mutated(coll).into());
@@ -49,6 +51,9 @@ pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, S
         for obj in types::aggregated(coll) {
             builder_types.push(obj.into());
         }
+    }
+    for field in creates.into_iter().chain(updates).chain(deletes) {
+        mutation = mutation.field(field);
     }
     let mut builder = Schema::build("Query", Some("Mutation"), Some("Subscription"))
         .register(query)

@@ -251,8 +251,16 @@ fn write_field(root: &Root, name: String, ty: TypeRef, kind: Write) -> Field {
     })
 }
 
-/// Root fields of `Mutation` for a collection, in Directus's order.
-pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> Vec<Field> {
+/// The mutation root fields of one collection by kind; Directus lists all creates, then all
+/// updates, then all deletes.
+pub struct MutationFields {
+    pub create: Vec<Field>,
+    pub update: Vec<Field>,
+    pub delete: Vec<Field>,
+}
+
+/// Root fields of `Mutation` for a collection, in Directus's order within each kind.
+pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> MutationFields {
     let root = Root {
         catalog: catalog.clone(),
         collection: coll.name,
@@ -352,15 +360,11 @@ pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> Vec<F
     )
     .argument(InputValue::new("id", TypeRef::named_nn(TypeRef::ID)));
 
-    vec![
-        create_items,
-        create_item,
-        update_items,
-        update_batch,
-        update_item,
-        delete_items,
-        delete_item,
-    ]
+    MutationFields {
+        create: vec![create_items, create_item],
+        update: vec![update_items, update_batch, update_item],
+        delete: vec![delete_items, delete_item],
+    }
 }
 
 /// `<collection>_mutated(event)`: one message per committed change of one row.
