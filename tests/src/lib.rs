@@ -101,6 +101,19 @@ impl TestApp {
         }
     }
 
+    /// Serves the router on an ephemeral loopback port (for WebSocket tests).
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        addr
+    }
+
     /// Sends a request; `token` is sent as a bearer token when given.
     pub async fn send(
         &self,
