@@ -3,7 +3,7 @@
 //! REST, GraphQL, permissions and item operations all filter through here.
 
 use sea_orm::DbBackend;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Select};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as Select};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Collection, Field, FieldKind, Relation};
@@ -202,11 +202,24 @@ fn compile_field(
                     depth + 1,
                     false,
                 )?;
+                // LEFT JOIN semantics, as Directus joins m2o relations: a row without a
+                // related row is matched against a related row of nulls, so that
+                // `operation: {id: {_null: true}}` finds the flows without one.
+                let unit = scope.next_alias();
+                let mut one = Select::select();
+                one.expr(Expr::cust("1"));
                 let mut sub = Select::select();
-                sub.expr(col(&child, target.primary_key))
-                    .from_as(Alias::new(target.name), Alias::new(&child))
+                sub.expr(Expr::cust("1"))
+                    .from_subquery(one, Alias::new(&unit))
+                    .join_as(
+                        JoinType::LeftJoin,
+                        Alias::new(target.name),
+                        Alias::new(&child),
+                        col(&child, target.primary_key)
+                            .equals((Alias::new(alias), Alias::new(field.name))),
+                    )
                     .and_where(cond);
-                parts.push(col(alias, field.name).in_subquery(sub));
+                parts.push(Expr::exists(sub));
             }
             Ok(all(parts))
         }

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::{Alias, Query as Sql};
+use sea_orm::sea_query::{Alias, Order, Query as Sql};
 use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::{Map, Value};
 
@@ -133,7 +133,8 @@ pub async fn check(
     if flows.is_empty() {
         return Ok(());
     }
-    let flow_ids: Vec<String> = flows.iter().cloned().collect();
+    let mut flow_ids: Vec<String> = flows.iter().cloned().collect();
+    flow_ids.sort();
     let mut operations: HashMap<String, Operation> = HashMap::new();
     for chunk in flow_ids.chunks(500) {
         let mut stmt = Sql::select();
@@ -169,8 +170,14 @@ pub async fn check(
             );
         }
     }
-    // Targets outside the loaded flows belong to another flow by construction.
-    for (id, op) in &operations {
+    // Targets outside the loaded flows belong to another flow by construction. Operations
+    // are checked in key order, so that the same data always reports the same violation.
+    let mut ids: Vec<&String> = operations.keys().collect();
+    ids.sort();
+    for id in ids {
+        let Some(op) = operations.get(id) else {
+            continue;
+        };
         for (field, target) in [("resolve", &op.resolve), ("reject", &op.reject)] {
             if let Some(target) = target {
                 let same = operations.get(target).is_some_and(|t| t.flow == op.flow);
@@ -201,7 +208,8 @@ pub async fn check(
         stmt.expr(col("f", "id"))
             .expr(col("f", "operation"))
             .from_as(Alias::new("directus_flows"), Alias::new("f"))
-            .and_where(in_list(backend, "f", "id", FieldKind::Uuid, chunk));
+            .and_where(in_list(backend, "f", "id", FieldKind::Uuid, chunk))
+            .order_by_expr(col("f", "id"), Order::Asc);
         for row in text_rows(db, backend, &stmt, &[FieldKind::Uuid, FieldKind::Uuid]).await? {
             if let [Some(flow), Some(first)] = row.as_slice() {
                 let inside = operations.get(first).is_some_and(|op| &op.flow == flow);

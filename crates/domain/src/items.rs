@@ -214,6 +214,31 @@ impl ItemsService {
         aggregate::aggregate(&self.db, &scope, coll, query).await
     }
 
+    /// How many rows match `args`' filter and search (limits ignored): `meta.filter_count`,
+    /// or with default arguments `meta.total_count`.
+    pub async fn count(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        args: &ListArgs,
+    ) -> Result<u64> {
+        let query = AggregateQuery {
+            functions: vec![("countAll".to_string(), Vec::new())],
+            group_by: Vec::new(),
+            args: ListArgs {
+                filter: args.filter.clone(),
+                search: args.search.clone(),
+                ..ListArgs::default()
+            },
+        };
+        let rows = self.aggregate(acc, collection, &query).await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.values.get("countAll"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0))
+    }
+
     /// The keys a query selects (its own limit applies, default 100, as Directus).
     pub async fn keys_by_query(
         &self,

@@ -202,10 +202,15 @@ fn add_path(
                     sub.extend(rest.iter().cloned());
                     add_path(catalog, coll, node, &sub)?;
                 }
-                (_, true) if !node.has_key(field.name) => node.select.push(Select::Field {
-                    field: field.name.to_string(),
-                    key: field.name.to_string(),
-                }),
+                // `*.*` keeps every plain field of this level too.
+                (Some(Relation::ManyToOne { .. }), true) | (None, _)
+                    if !node.has_key(field.name) =>
+                {
+                    node.select.push(Select::Field {
+                        field: field.name.to_string(),
+                        key: field.name.to_string(),
+                    })
+                }
                 _ => {}
             }
         }

@@ -72,6 +72,7 @@ impl FromRequest<AppState> for Payload {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(crate::rest::routes(&state.catalog))
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))
