@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))
+        .route("/server/specs/oas", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
@@ -107,6 +108,10 @@ async fn health(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(crate::openapi::document(&state.catalog))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

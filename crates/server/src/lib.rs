@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod export;
 pub mod graphql;
+pub mod openapi;
 pub mod rest;
 
 pub use app::{AppState, router};
