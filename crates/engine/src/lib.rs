@@ -1,3 +1,185 @@
-//! The flow runtime: triggers, the operation registry, templating and runs.
-//!
-//! Empty until the engine lands (issue 4); the crate exists so the workspace layout is final.
+//! The flow runtime: the loaded plan of active flows (swapped atomically on every change),
+//! the runner, the operation registry, templating, conditions, HTTP triggers and run logs.
+
+pub mod condition;
+pub mod error;
+pub mod ops;
+pub mod plan;
+mod redact;
+mod runlog;
+pub mod runner;
+pub mod template;
+pub mod trigger;
+
+use std::sync::{Arc, RwLock};
+
+use domain::{Accountability, ItemsService, Mutation};
+use serde_json::{Map, Value};
+use tokio::sync::{Mutex, broadcast};
+
+pub use error::{DirectusError, HttpError, Rejection};
+pub use ops::DenyList;
+pub use plan::{FlowPlan, Plan};
+pub use runner::{Run, Start, Status};
+pub use trigger::{TriggerReply, TriggerRequest};
+
+/// Engine settings, parsed once by the server.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// `$env`: the allow-listed environment variables (`FLOWS_ENV_ALLOW_LIST`).
+    pub env: Map<String, Value>,
+    /// Flows triggering flows stop at this depth (Directus has no limit and loops forever).
+    pub max_depth: usize,
+    /// Most child runs of one `trigger` operation at once.
+    pub trigger_concurrency: usize,
+    /// Addresses the `request` operation refuses (`IMPORT_IP_DENY_LIST`).
+    pub deny_list: DenyList,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            env: Map::new(),
+            max_depth: 32,
+            trigger_concurrency: 16,
+            deny_list: DenyList::default_list(),
+        }
+    }
+}
+
+struct Inner {
+    items: ItemsService,
+    config: EngineConfig,
+    registry: ops::Registry,
+    http: reqwest::Client,
+    plan: RwLock<Arc<Plan>>,
+    changes: Mutex<broadcast::Receiver<Mutation>>,
+}
+
+/// The running engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Loads every active flow and starts following changes.
+    pub async fn new(items: ItemsService, config: EngineConfig) -> Result<Self, domain::Error> {
+        let changes = items.subscribe();
+        let plan = plan::load(&items).await?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                http: ops::request_client(&config.deny_list),
+                items,
+                config,
+                registry: ops::Registry::builtin(),
+                plan: RwLock::new(Arc::new(plan)),
+                changes: Mutex::new(changes),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn items(&self) -> &ItemsService {
+        &self.inner.items
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    pub(crate) fn registry(&self) -> &ops::Registry {
+        &self.inner.registry
+    }
+
+    fn current(&self) -> Arc<Plan> {
+        match self.inner.plan.read() {
+            Ok(plan) => plan.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The current plan, reloaded first when flows or operations changed since the last
+    /// look, so a trigger right after an API write already sees it.
+    pub async fn plan(&self) -> Arc<Plan> {
+        let mut changes = self.inner.changes.lock().await;
+        let mut stale = false;
+        loop {
+            match changes.try_recv() {
+                Ok(m) => {
+                    stale |= matches!(
+                        m.collection.as_str(),
+                        "directus_flows" | "directus_operations"
+                    )
+                }
+                Err(broadcast::error::TryRecvError::Lagged(_)) => stale = true,
+                Err(_) => break,
+            }
+        }
+        if stale {
+            match plan::load(&self.inner.items).await {
+                Ok(plan) => {
+                    let plan = Arc::new(plan);
+                    match self.inner.plan.write() {
+                        Ok(mut slot) => *slot = plan.clone(),
+                        Err(poisoned) => *poisoned.into_inner() = plan.clone(),
+                    }
+                    return plan;
+                }
+                Err(err) => {
+                    tracing::error!(%err, "reloading flows failed; the previous plan stays")
+                }
+            }
+        }
+        self.current()
+    }
+
+    /// Runs a flow and writes its log.
+    pub async fn execute(&self, start: Start) -> Run {
+        let flow = start.flow.clone();
+        let accountability = start.accountability.clone();
+        let run = runner::run(self, start).await;
+        runlog::write(
+            self.inner.items.db(),
+            &flow,
+            &run,
+            accountability.as_ref(),
+            &self.inner.config.env,
+        )
+        .await;
+        run
+    }
+
+    /// Runs a flow with trigger `operation` for the `trigger` operation; answers the child's
+    /// `return` selection (null without one, or for a missing or inactive flow).
+    pub async fn run_operation_flow(
+        &self,
+        id: &str,
+        payload: Value,
+        accountability: Option<Accountability>,
+        depth: usize,
+    ) -> Result<Value, Rejection> {
+        let plan = self.plan().await;
+        let Some(flow) = plan
+            .flow(id)
+            .filter(|f| f.trigger.as_deref() == Some("operation"))
+        else {
+            tracing::warn!(flow = %id, "trigger operation: no active flow with an operation trigger");
+            return Ok(Value::Null);
+        };
+        let return_option = flow.option_str("return").map(str::to_string);
+        let run = self
+            .execute(Start {
+                flow,
+                at: None,
+                trigger: payload,
+                accountability,
+                depth,
+            })
+            .await;
+        Ok(run.select(return_option.as_deref()).unwrap_or(Value::Null))
+    }
+}

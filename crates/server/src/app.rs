@@ -23,17 +23,24 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub catalog: Arc<Catalog>,
+    pub engine: engine::Engine,
 }
 
 impl AppState {
     /// Builds the state over a migrated database.
-    pub async fn new(db: DatabaseConnection, max_payload: usize) -> anyhow::Result<Self> {
+    pub async fn new(
+        db: DatabaseConnection,
+        max_payload: usize,
+        engine_config: engine::EngineConfig,
+    ) -> anyhow::Result<Self> {
         let catalog = Catalog::system();
         let items = ItemsService::new(db.clone(), catalog.clone());
         let schema = schema::build(&catalog, Some(items.clone()))?;
         let tokens = TokenStore::default();
         tokens.reload(&db).await?;
+        let engine = engine::Engine::new(items.clone(), engine_config).await?;
         Ok(AppState {
+            engine,
             items,
             schema,
             tokens,
@@ -73,6 +80,7 @@ impl FromRequest<AppState> for Payload {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::rest::routes(&state.catalog))
+        .merge(crate::trigger::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))

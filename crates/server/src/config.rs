@@ -1,6 +1,7 @@
 //! Configuration from flags and environment variables, parsed once in `main`.
 
 use clap::{Args, Parser, Subcommand};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,7 +52,52 @@ pub struct Config {
     /// A tracing filter such as `info` or `flowline=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
+    /// Environment variables flows may read as `$env` (comma separated names).
+    #[arg(long, env = "FLOWS_ENV_ALLOW_LIST", default_value = "", global = true)]
+    pub flows_env_allow_list: String,
+    /// Flows triggering flows stop at this depth (Directus has no limit).
+    #[arg(long, env = "FLOWS_MAX_DEPTH", default_value_t = 32, global = true)]
+    pub flows_max_depth: usize,
+    /// Most child runs of one `trigger` operation at once.
+    #[arg(
+        long,
+        env = "FLOWS_TRIGGER_CONCURRENCY",
+        default_value_t = 16,
+        global = true
+    )]
+    pub flows_trigger_concurrency: usize,
+    /// Addresses the `request` operation refuses (comma separated IPs or CIDR ranges;
+    /// `0.0.0.0` means this host). Empty denies nothing.
+    #[arg(
+        long,
+        env = "IMPORT_IP_DENY_LIST",
+        default_value = "0.0.0.0,169.254.169.254,169.254.0.0/16,fe80::/10",
+        global = true
+    )]
+    pub import_ip_deny_list: String,
     /// Largest request body accepted, in bytes (Directus's `MAX_PAYLOAD_SIZE`, default 1 MB).
     #[arg(long, env = "MAX_PAYLOAD_SIZE", default_value_t = 1024 * 1024, global = true)]
     pub max_payload_size: usize,
+}
+
+impl Config {
+    /// The engine's settings; `$env` is read from the process environment once, here.
+    pub fn engine(&self) -> Result<engine::EngineConfig, String> {
+        let mut env = Map::new();
+        for name in self
+            .flows_env_allow_list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let value = std::env::var(name).map_or(Value::Null, Value::from);
+            env.insert(name.to_string(), value);
+        }
+        Ok(engine::EngineConfig {
+            env,
+            max_depth: self.flows_max_depth.max(1),
+            trigger_concurrency: self.flows_trigger_concurrency.max(1),
+            deny_list: engine::DenyList::parse(&self.import_ip_deny_list)?,
+        })
+    }
 }

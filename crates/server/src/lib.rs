@@ -10,5 +10,6 @@ pub mod export;
 pub mod graphql;
 pub mod openapi;
 pub mod rest;
+pub mod trigger;
 
 pub use app::{AppState, router};

@@ -35,7 +35,8 @@ async fn main() -> anyhow::Result<()> {
             config.admin_email
         );
     }
-    let state = AppState::new(database, config.max_payload_size).await?;
+    let engine_config = config.engine().map_err(anyhow::Error::msg)?;
+    let state = AppState::new(database, config.max_payload_size, engine_config).await?;
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

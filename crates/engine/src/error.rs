@@ -1,0 +1,119 @@
+//! Errors as flows carry them: a rejected operation's data in the chain, plus what an HTTP
+//! response makes of it (Directus's `error-handler` rules, flows-and-operations.md §5.5).
+
+use serde_json::{Map, Value, json};
+
+/// A Directus error thrown inside a flow (`throw-error`, `FAILED_VALIDATION`, `FORBIDDEN`...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectusError {
+    pub code: String,
+    pub status: u16,
+    pub message: String,
+    pub extensions: Map<String, Value>,
+}
+
+impl DirectusError {
+    pub fn new(code: &str, status: u16, message: impl Into<String>) -> Self {
+        DirectusError {
+            code: code.to_string(),
+            status,
+            message: message.into(),
+            extensions: Map::new(),
+        }
+    }
+
+    /// What the chain holds: the enumerable properties of a Directus error (no `message`).
+    pub fn chain_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("name".into(), json!("DirectusError"));
+        if !self.extensions.is_empty() {
+            obj.insert("extensions".into(), Value::Object(self.extensions.clone()));
+        }
+        obj.insert("code".into(), json!(self.code));
+        obj.insert("status".into(), json!(self.status));
+        Value::Object(obj)
+    }
+
+    fn entry(&self) -> Value {
+        let mut ext = self.extensions.clone();
+        ext.insert("code".into(), json!(self.code));
+        json!({"message": self.message, "extensions": ext})
+    }
+}
+
+impl From<domain::Error> for DirectusError {
+    fn from(err: domain::Error) -> Self {
+        let mut entries = err.entries();
+        let (message, mut extensions) = if entries.is_empty() {
+            (err.to_string(), Map::new())
+        } else {
+            entries.swap_remove(0)
+        };
+        extensions.remove("code");
+        DirectusError {
+            code: err.code().to_string(),
+            status: err.status(),
+            message,
+            extensions,
+        }
+    }
+}
+
+/// What a rejected operation leaves: the chain value and how HTTP renders it when thrown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub data: Value,
+    pub http: HttpError,
+}
+
+/// A response status with Directus's `{"errors": [...]}` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpError {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Rejection {
+    pub fn directus(err: DirectusError) -> Self {
+        Rejection {
+            data: err.chain_value(),
+            http: HttpError {
+                status: err.status,
+                body: json!({"errors": [err.entry()]}),
+            },
+        }
+    }
+
+    /// Several Directus errors (a failed condition): one entry each; the status is theirs
+    /// when they agree, 500 otherwise.
+    pub fn many(errors: Vec<DirectusError>) -> Self {
+        let status = match errors.first() {
+            Some(first) if errors.iter().all(|e| e.status == first.status) => first.status,
+            _ => 500,
+        };
+        Rejection {
+            data: Value::Array(errors.iter().map(DirectusError::chain_value).collect()),
+            http: HttpError {
+                status,
+                body: json!({"errors": errors.iter().map(DirectusError::entry).collect::<Vec<_>>()}),
+            },
+        }
+    }
+
+    /// Anything else thrown (a plain error, an object, a string): HTTP 500, with the message
+    /// Directus shows admins.
+    pub fn plain(data: Value, message: impl Into<String>) -> Self {
+        Rejection {
+            data,
+            http: HttpError {
+                status: 500,
+                body: json!({"errors": [{"message": message.into(), "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
+            },
+        }
+    }
+
+    /// A plain JavaScript `Error`: serialises to `{}` in the chain, as in Directus.
+    pub fn error(message: impl Into<String>) -> Self {
+        Rejection::plain(json!({}), message)
+    }
+}

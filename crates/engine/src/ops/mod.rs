@@ -1,0 +1,91 @@
+//! The operation registry: one trait, one module per Directus operation type.
+
+mod basic;
+mod jwt;
+mod request;
+mod trigger;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain::Accountability;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+
+use crate::Engine;
+use crate::error::Rejection;
+use crate::plan::FlowPlan;
+
+pub use request::{DenyList, client as request_client};
+
+/// What an operation sees besides its rendered options.
+pub struct OpContext<'a> {
+    pub engine: &'a Engine,
+    pub flow: &'a Arc<FlowPlan>,
+    /// The trigger's caller; `None` for schedules and system events.
+    pub accountability: Option<&'a Accountability>,
+    /// The data chain so far.
+    pub data: &'a Value,
+    /// How many flows deep this run is (1 for a flow started by a trigger).
+    pub depth: usize,
+}
+
+/// A Directus operation type. `run` resolves with the value that enters the chain under
+/// the operation's key, or rejects with the chain value of the error.
+pub trait Operation: Send + Sync {
+    /// The Directus `type` string (`log`, `condition`, ...).
+    fn id(&self) -> &'static str;
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>>;
+}
+
+/// Every operation flowline knows, by type.
+#[derive(Clone)]
+pub struct Registry {
+    ops: HashMap<&'static str, Arc<dyn Operation>>,
+}
+
+impl Registry {
+    /// The built-in operations.
+    pub fn builtin() -> Self {
+        let list: Vec<Arc<dyn Operation>> = vec![
+            Arc::new(basic::Condition),
+            Arc::new(basic::Transform),
+            Arc::new(basic::Log),
+            Arc::new(basic::Sleep),
+            Arc::new(basic::ThrowError),
+            Arc::new(request::Request),
+            Arc::new(trigger::TriggerFlow),
+            Arc::new(jwt::JsonWebToken),
+        ];
+        Registry {
+            ops: list.into_iter().map(|op| (op.id(), op)).collect(),
+        }
+    }
+
+    pub fn get(&self, kind: &str) -> Option<Arc<dyn Operation>> {
+        self.ops.get(kind).cloned()
+    }
+}
+
+/// Directus's `optionToObject`: a string is parsed as JSON (invalid JSON rejects), anything
+/// else passes through.
+pub fn option_to_object(value: &Value) -> Result<Value, Rejection> {
+    match value {
+        Value::String(s) => serde_json::from_str(s).map_err(|e| Rejection::error(format!("{e}"))),
+        other => Ok(other.clone()),
+    }
+}
+
+/// Directus's `optionToString`: objects become JSON text, a missing value `"undefined"`.
+pub fn option_to_string(value: Option<&Value>) -> String {
+    match value {
+        None => "undefined".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) => "null".to_string(),
+        Some(other) => other.to_string(),
+    }
+}

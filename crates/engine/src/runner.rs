@@ -1,0 +1,179 @@
+//! Walking a flow: options rendered against the chain, each operation run, resolve or
+//! reject followed, every step recorded (flows-and-operations.md §4-5).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use domain::Accountability;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Engine;
+use crate::error::Rejection;
+use crate::ops::OpContext;
+use crate::plan::FlowPlan;
+use crate::{redact, template};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Resolve,
+    Reject,
+    Unknown,
+}
+
+/// One executed operation, as logged in a revision (with timing Directus lacks).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub operation: String,
+    pub key: String,
+    pub status: Status,
+    pub options: Value,
+    pub started_at: String,
+    pub duration_ms: f64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub chain: Map<String, Value>,
+    pub steps: Vec<Step>,
+    /// The last executed operation's status; `None` when none ran.
+    pub last_status: Option<Status>,
+    pub last_rejection: Option<Rejection>,
+}
+
+impl Run {
+    /// The value selected by a flow's `return` option (§5.3): `$all`, a path, or nothing.
+    /// A path deeper than the limit gives `None`, as Directus's throw ends the run's answer.
+    pub fn select(&self, return_option: Option<&str>) -> Option<Value> {
+        match return_option {
+            Some("$all") => Some(Value::Object(self.chain.clone())),
+            Some(path) if !path.is_empty() => {
+                template::get_path(&Value::Object(self.chain.clone()), path)
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where a run starts and with what.
+pub struct Start {
+    pub flow: Arc<FlowPlan>,
+    /// The first operation; the flow's root when `None`.
+    pub at: Option<usize>,
+    pub trigger: Value,
+    pub accountability: Option<Accountability>,
+    pub depth: usize,
+}
+
+pub async fn run(engine: &Engine, start: Start) -> Run {
+    let Start {
+        flow,
+        at,
+        trigger,
+        accountability,
+        depth,
+    } = start;
+    let mut chain = Map::new();
+    chain.insert("$trigger".into(), trigger.clone());
+    chain.insert("$last".into(), trigger);
+    chain.insert(
+        "$accountability".into(),
+        accountability
+            .as_ref()
+            .map(|a| serde_json::to_value(a).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null),
+    );
+    chain.insert("$env".into(), Value::Object(engine.config().env.clone()));
+    let mut steps = Vec::new();
+    let mut last_status = None;
+    let mut last_rejection = None;
+    let mut next = at.or(flow.root);
+    // Each operation runs at most once per run unless the graph loops, which writes refuse;
+    // the bound guards plans loaded from rows written behind flowline's back.
+    let mut budget = flow.ops.len().saturating_mul(2).max(1);
+    while let Some(index) = next {
+        if budget == 0 {
+            break;
+        }
+        budget -= 1;
+        let Some(op) = flow.ops.get(index) else { break };
+        let started = Instant::now();
+        let started_at = domain::sql::format_timestamp(chrono::Utc::now());
+        let Some(handler) = engine.registry().get(&op.kind) else {
+            tracing::warn!(flow = %flow.id, op = %op.key, kind = %op.kind, "no operation of this type; the flow stops");
+            chain.insert(op.key.clone(), Value::Null);
+            chain.insert("$last".into(), Value::Null);
+            steps.push(Step {
+                operation: op.id.clone(),
+                key: op.key.clone(),
+                status: Status::Unknown,
+                options: Value::Null,
+                started_at,
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+            last_status = Some(Status::Unknown);
+            break;
+        };
+        let data = Value::Object(chain.clone());
+        // `log` renders against a redacted chain, so secrets never reach the log.
+        let option_data = if op.kind == "log" {
+            redact::secrets(&data)
+        } else {
+            data.clone()
+        };
+        let rendered = template::render_options(&op.options, &option_data);
+        let (status, output, options) = match rendered {
+            Err(err) => (
+                Status::Reject,
+                Err(Rejection::error(err.to_string())),
+                Value::Null,
+            ),
+            Ok(options) => {
+                let ctx = OpContext {
+                    engine,
+                    flow: &flow,
+                    accountability: accountability.as_ref(),
+                    data: &data,
+                    depth,
+                };
+                let result = handler.run(options.clone(), &ctx).await;
+                let status = if result.is_ok() {
+                    Status::Resolve
+                } else {
+                    Status::Reject
+                };
+                (status, result, options)
+            }
+        };
+        let value = match &output {
+            Ok(v) => v.clone(),
+            Err(rejection) => rejection.data.clone(),
+        };
+        chain.insert(op.key.clone(), value.clone());
+        chain.insert("$last".into(), value);
+        last_rejection = output.err();
+        steps.push(Step {
+            operation: op.id.clone(),
+            key: op.key.clone(),
+            status,
+            options,
+            started_at,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        });
+        last_status = Some(status);
+        next = match status {
+            Status::Resolve => op.resolve,
+            _ => op.reject,
+        };
+    }
+    Run {
+        chain,
+        steps,
+        last_status,
+        last_rejection,
+    }
+}
