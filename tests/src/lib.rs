@@ -90,7 +90,12 @@ impl TestApp {
         db::ensure_admin(&database, "admin@example.com", Some(ADMIN_TOKEN))
             .await
             .expect("admin");
-        let state = AppState::new(database.clone(), 1024 * 1024)
+        let engine = engine::EngineConfig {
+            // Tests reach their own servers on loopback.
+            deny_list: engine::DenyList::parse("169.254.169.254").expect("deny list"),
+            ..engine::EngineConfig::default()
+        };
+        let state = AppState::new(database.clone(), 1024 * 1024, engine)
             .await
             .expect("state");
         TestApp {

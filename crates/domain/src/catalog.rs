@@ -317,8 +317,45 @@ impl Catalog {
                 Field::o2m("users", "directus_users", "role"),
             ],
         };
+        let activity = Collection {
+            name: "directus_activity",
+            root: Some("activity"),
+            primary_key: "id",
+            writable: false,
+            fields: vec![
+                Field::new("id", Integer),
+                Field::new("action", String).required(),
+                Field::new("user", Uuid).m2o("directus_users"),
+                Field::new("timestamp", Timestamp).required(),
+                Field::new("ip", String),
+                Field::new("user_agent", Text),
+                Field::new("collection", String).required(),
+                Field::new("item", String).required(),
+                Field::new("origin", String),
+                Field::o2m("revisions", "directus_revisions", "activity"),
+            ],
+        };
+        let revisions = Collection {
+            name: "directus_revisions",
+            root: Some("revisions"),
+            primary_key: "id",
+            writable: false,
+            fields: vec![
+                Field::new("id", Integer),
+                Field::new("activity", Integer)
+                    .m2o("directus_activity")
+                    .not_null(),
+                Field::new("collection", String).required(),
+                Field::new("item", String).required(),
+                Field::new("data", Json),
+                Field::new("delta", Json),
+                Field::new("parent", Integer).m2o("directus_revisions"),
+            ],
+        };
         Catalog {
-            collections: Arc::new(vec![flows, operations, folders, users, roles]),
+            collections: Arc::new(vec![
+                flows, operations, folders, users, roles, activity, revisions,
+            ]),
         }
     }
 }

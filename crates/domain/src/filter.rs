@@ -556,7 +556,8 @@ fn compile_operator(
 }
 
 /// `_contains`, `_starts_with` and `_ends_with`, case-sensitive unless `insensitive`.
-/// SQLite's `LIKE` ignores ASCII case, so its case-sensitive forms use `instr`/`substr`.
+/// SQLite's `LIKE` ignores ASCII case and refuses patterns over 50,000 bytes, so SQLite
+/// uses `instr`/`substr` (with `LOWER` on both sides when insensitive).
 fn text_match(
     backend: DbBackend,
     target: Expr,
@@ -571,32 +572,26 @@ fn text_match(
         "ends_with" => format!("%{escaped}"),
         _ => return Err(Error::query(format!("Unknown filter operator \"_{base}\""))),
     };
-    if insensitive {
-        return Ok(sql::custom(
-            backend,
-            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
-            [target, Expr::val(pattern)],
-        ));
+    if backend == DbBackend::Postgres {
+        let template = if insensitive {
+            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'"
+        } else {
+            "$1 LIKE $2 ESCAPE '\\'"
+        };
+        return Ok(sql::custom(backend, template, [target, Expr::val(pattern)]));
     }
-    Ok(match backend {
-        DbBackend::Postgres => sql::custom(
-            backend,
-            "$1 LIKE $2 ESCAPE '\\'",
-            [target, Expr::val(pattern)],
-        ),
-        _ => match base {
-            "contains" => sql::custom(backend, "instr($1, $2) > 0", [target, Expr::val(text)]),
-            "starts_with" => sql::custom(
-                backend,
-                "substr($1, 1, length($2)) = $2",
-                [target, Expr::val(text)],
-            ),
-            _ => sql::custom(
-                backend,
-                "substr($1, -length($2)) = $2",
-                [target, Expr::val(text)],
-            ),
-        },
+    let (target, text) = if insensitive {
+        (
+            sql::custom(backend, "LOWER($1)", [target]),
+            sql::custom(backend, "LOWER($1)", [Expr::val(text)]),
+        )
+    } else {
+        (target, Expr::val(text))
+    };
+    Ok(match base {
+        "contains" => sql::custom(backend, "instr($1, $2) > 0", [target, text]),
+        "starts_with" => sql::custom(backend, "substr($1, 1, length($2)) = $2", [target, text]),
+        _ => sql::custom(backend, "substr($1, -length($2)) = $2", [target, text]),
     })
 }
 

@@ -193,9 +193,9 @@ pub async fn check(
                 }
             }
         }
-        if let Some(cycle_at) = find_cycle(&operations, id) {
+        if let Some((cycle_at, field)) = find_cycle(&operations, id) {
             return Err(violation(
-                "resolve",
+                field,
                 "cycle",
                 format!(
                     "The resolve and reject links of operation \"{cycle_at}\" lead back to it; flows must not loop."
@@ -227,8 +227,11 @@ pub async fn check(
 }
 
 /// Follows resolve/reject from `start`; answers the key of an operation reached twice on
-/// one path.
-fn find_cycle(operations: &HashMap<String, Operation>, start: &str) -> Option<String> {
+/// one path, and the link (`resolve` or `reject`) that led back to it.
+fn find_cycle(
+    operations: &HashMap<String, Operation>,
+    start: &str,
+) -> Option<(String, &'static str)> {
     // Iterative DFS with an explicit path, so a long chain cannot overflow the stack.
     let mut on_path: HashSet<&str> = HashSet::new();
     let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
@@ -241,11 +244,12 @@ fn find_cycle(operations: &HashMap<String, Operation>, start: &str) -> Option<St
             stack.pop();
             continue;
         }
+        let field = if *next == 0 { "resolve" } else { "reject" };
         let target = succ[*next].as_deref();
         *next += 1;
         if let Some(target) = target {
             if on_path.contains(target) {
-                return operations.get(target).map(|t| t.key.clone());
+                return operations.get(target).map(|t| (t.key.clone(), field));
             }
             if operations.contains_key(target) {
                 on_path.insert(target);
@@ -274,7 +278,7 @@ mod tests {
         let mut ops = HashMap::new();
         ops.insert("a".to_string(), op("f", "a", Some("b"), None));
         ops.insert("b".to_string(), op("f", "b", None, Some("a")));
-        assert_eq!(find_cycle(&ops, "a"), Some("a".to_string()));
+        assert_eq!(find_cycle(&ops, "a"), Some(("a".to_string(), "reject")));
     }
 
     #[test]

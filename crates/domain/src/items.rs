@@ -546,6 +546,8 @@ impl<'s> Writer<'s> {
             tx.execute(&stmt).await.map_err(translate)?;
             self.touch(coll, &obj, &key);
             self.changes.record(coll.name, MutationEvent::Create, &key);
+            self.log(tx, coll, MutationEvent::Create, &key, Some(&obj))
+                .await?;
             self.write_children(tx, &key, deferred, false).await?;
             Ok(key)
         })
@@ -581,6 +583,13 @@ impl<'s> Writer<'s> {
                 return Err(Error::FailedValidation(violations));
             }
             self.check_references(tx, coll, &obj, key).await?;
+            if coll.name == "directus_operations" {
+                // The flow it belongs to before the change must be re-checked too: moving an
+                // operation out may leave pointers of that flow leading outside it.
+                if let Some(flow) = self.operation_flow(tx, key).await? {
+                    self.changes.flows.insert(flow);
+                }
+            }
             let mut stmt = Sql::update();
             stmt.table(Alias::new(coll.name));
             let mut any = false;
@@ -605,13 +614,9 @@ impl<'s> Writer<'s> {
                 tx.execute(&stmt).await.map_err(translate)?;
             }
             self.touch(coll, &obj, key);
-            if coll.name == "directus_operations" {
-                // The flow it belonged to before the change must be re-checked too.
-                if let Some(flow) = self.operation_flow(tx, key).await? {
-                    self.changes.flows.insert(flow);
-                }
-            }
             self.changes.record(coll.name, MutationEvent::Update, key);
+            self.log(tx, coll, MutationEvent::Update, key, Some(&obj))
+                .await?;
             self.write_children(tx, key, deferred, true).await?;
             Ok(())
         })
@@ -633,6 +638,22 @@ impl<'s> Writer<'s> {
                 })
                 .cloned()
                 .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            // Only rows that exist are announced and logged.
+            let mut existing = Sql::select();
+            existing
+                .expr(col("t0", coll.primary_key))
+                .from_as(Alias::new(coll.name), Alias::new("t0"))
+                .and_where(in_list(
+                    self.backend,
+                    "t0",
+                    coll.primary_key,
+                    coll.pk_field().kind,
+                    &keys,
+                ));
+            let keys = read_keys(tx, self.backend, coll, existing).await?;
             if keys.is_empty() {
                 return Ok(());
             }
@@ -690,9 +711,102 @@ impl<'s> Writer<'s> {
             tx.execute(&stmt).await.map_err(translate)?;
             for key in &keys {
                 self.changes.record(coll.name, MutationEvent::Delete, key);
+                self.log(tx, coll, MutationEvent::Delete, key, None).await?;
             }
             Ok(())
         })
+    }
+
+    /// Records a write as Directus does, in the write's transaction: an activity row
+    /// (`create`, `update`, `delete`) and, except for deletes, a revision holding the full
+    /// row (`data`) and the fields written (`delta`).
+    async fn log(
+        &self,
+        tx: &DatabaseTransaction,
+        coll: &Collection,
+        event: MutationEvent,
+        key: &str,
+        written: Option<&Map<String, Value>>,
+    ) -> Result<()> {
+        let backend = self.backend;
+        let user = self
+            .acc
+            .user
+            .as_deref()
+            .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            .map_or_else(
+                || sql::bind(backend, FieldKind::Uuid, "user", &Value::Null),
+                |u| Ok(sql::uuid_value(backend, u)),
+            )?;
+        let text = |v: &Option<String>| Expr::val(v.clone());
+        let mut stmt = Sql::insert();
+        stmt.into_table(Alias::new("directus_activity"))
+            .columns(
+                [
+                    "action",
+                    "user",
+                    "timestamp",
+                    "ip",
+                    "user_agent",
+                    "collection",
+                    "item",
+                    "origin",
+                ]
+                .map(Alias::new),
+            )
+            .values([
+                Expr::val(event.as_str()),
+                Expr::val(user),
+                Expr::val(sql::timestamp_value(backend, chrono::Utc::now())),
+                text(&self.acc.ip),
+                text(&self.acc.user_agent),
+                Expr::val(coll.name),
+                Expr::val(key),
+                text(&self.acc.origin),
+            ])
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .returning_col(Alias::new("id"));
+        let row = tx.query_one(&stmt).await?;
+        let (Some(row), Some(written)) = (row, written) else {
+            return Ok(());
+        };
+        let activity = sql::decode(backend, &row, 0, sql::Decode::Integer)?;
+        let mut node = ReadNode::new(coll.name);
+        for field in coll.columns() {
+            node.select.push(crate::query::Select::Field {
+                field: field.name.to_string(),
+                key: field.name.to_string(),
+            });
+        }
+        let scope = Scope::new(backend, self.catalog, self.acc);
+        let data = read::read(tx, &scope, &node, Some(&[key.to_string()]))
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null);
+        let delta: Map<String, Value> = written
+            .iter()
+            .filter(|(name, _)| coll.field(name).is_some_and(Field::has_column))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut stmt = Sql::insert();
+        stmt.into_table(Alias::new("directus_revisions"))
+            .columns(["activity", "collection", "item", "data", "delta"].map(Alias::new))
+            .values([
+                Expr::val(sql::bind(
+                    backend,
+                    FieldKind::Integer,
+                    "activity",
+                    &activity,
+                )?),
+                Expr::val(coll.name),
+                Expr::val(key),
+                Expr::val(sql::json_value(backend, &data)),
+                Expr::val(sql::json_value(backend, &Value::Object(delta))),
+            ])
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        tx.execute(&stmt).await?;
+        Ok(())
     }
 
     async fn operation_flow(&self, tx: &DatabaseTransaction, key: &str) -> Result<Option<String>> {

@@ -302,12 +302,63 @@ pub fn parse(query: &Map<String, Value>) -> Result<Params> {
 impl Params {
     /// The read tree: `fields` (default `*`), `alias` and `deep` applied.
     pub fn read_node(&self, catalog: &Catalog, collection: &str) -> Result<ReadNode> {
-        let mut node = ReadNode::from_fields(catalog, collection, &self.fields)?;
         let coll = catalog
             .get(collection)
             .ok_or_else(|| Error::Internal(format!("unknown collection {collection}")))?;
-        for (alias, field) in &self.alias {
-            let aliased = ReadNode::from_fields(catalog, collection, std::slice::from_ref(field))?;
+        // As in Directus, an alias is read only where `fields` names it (`title`, `logs.key`)
+        // or through a wildcard (`*` adds every alias, `*.x` adds `alias.x` for relations).
+        let star = ["*".to_string()];
+        let requested: &[String] = if self.fields.is_empty() {
+            &star
+        } else {
+            &self.fields
+        };
+        let mut plain = Vec::new();
+        let mut wanted: Vec<(&str, Vec<String>)> = self
+            .alias
+            .iter()
+            .map(|(alias, _)| (alias.as_str(), Vec::new()))
+            .collect();
+        let mut selected = vec![false; wanted.len()];
+        for entry in requested {
+            let entry = entry.trim();
+            let (head, rest) = match entry.split_once('.') {
+                Some((head, rest)) if !head.contains('(') => (head, Some(rest)),
+                _ => (entry, None),
+            };
+            if head == "*" {
+                plain.push(entry.to_string());
+                for (i, (_, field)) in self.alias.iter().enumerate() {
+                    selected[i] = true;
+                    let relational = coll.field(field).is_some_and(|f| f.relation.is_some());
+                    if let (Some(rest), true) = (rest, relational) {
+                        wanted[i].1.push(rest.to_string());
+                    }
+                }
+            } else if let Some(i) = self.alias.iter().position(|(a, _)| a == head) {
+                selected[i] = true;
+                if let Some(rest) = rest {
+                    wanted[i].1.push(rest.to_string());
+                }
+            } else {
+                plain.push(entry.to_string());
+            }
+        }
+        let mut node = if plain.is_empty() {
+            ReadNode::new(collection)
+        } else {
+            ReadNode::from_fields(catalog, collection, &plain)?
+        };
+        for (i, ((alias, field), (_, rest))) in self.alias.iter().zip(&wanted).enumerate() {
+            if !selected[i] {
+                continue;
+            }
+            let paths: Vec<String> = if rest.is_empty() {
+                vec![field.clone()]
+            } else {
+                rest.iter().map(|r| format!("{field}.{r}")).collect()
+            };
+            let aliased = ReadNode::from_fields(catalog, collection, &paths)?;
             for select in aliased.select {
                 node.select.push(match select {
                     Select::Field { field, .. } => Select::Field {
@@ -335,7 +386,6 @@ impl Params {
                 });
             }
         }
-        let _ = coll;
         node.args = self.args.clone();
         apply_deep(&mut node, &self.deep, 0)?;
         Ok(node)
@@ -364,12 +414,11 @@ fn apply_deep(node: &mut ReadNode, deep: &Map<String, Value>, depth: usize) -> R
             return Err(invalid(format!("\"deep.{field}\" must be an object")));
         };
         for select in node.select.iter_mut() {
+            // `deep` is keyed like the output (an alias names its own sub-query).
             if let Select::Relation {
-                field: f,
-                node: child,
-                ..
+                key, node: child, ..
             } = select
-                && f == field
+                && key == field
             {
                 let args = list_args(spec, "_")?;
                 child.args = ListArgs {

@@ -86,11 +86,19 @@ fn search_condition(backend: DbBackend, coll: &Collection, alias: &str, term: &s
     for field in coll.columns() {
         let column = col(alias, field.name);
         match field.kind {
-            FieldKind::String | FieldKind::Text => parts.push(sql::custom(
-                backend,
-                "LOWER($1) LIKE $2 ESCAPE '\\'",
-                [column, Expr::val(pattern.clone())],
-            )),
+            // SQLite refuses LIKE patterns over 50,000 bytes; `instr` has no such limit.
+            FieldKind::String | FieldKind::Text => parts.push(match backend {
+                DbBackend::Postgres => sql::custom(
+                    backend,
+                    "LOWER($1) LIKE $2 ESCAPE '\\'",
+                    [column, Expr::val(pattern.clone())],
+                ),
+                _ => sql::custom(
+                    backend,
+                    "instr(LOWER($1), LOWER($2)) > 0",
+                    [column, Expr::val(term)],
+                ),
+            }),
             FieldKind::Integer | FieldKind::BigInteger => {
                 if let Ok(n) = term.parse::<i64>() {
                     parts.push(column.eq(n));

@@ -195,8 +195,9 @@ pub fn json_count(backend: DbBackend, expr: Expr) -> Expr {
     }
 }
 
-/// Extracts the value at a dotted path of a JSON column, as JSON text on PostgreSQL and as a
-/// SQL value on SQLite; both compare as Directus's `_json` filter expects for scalars.
+/// Extracts the value at a dotted path of a JSON column as text (strings unquoted, numbers
+/// and booleans as written, `NULL` when absent), alike on both backends, so that `_json`
+/// compares a filter value's text with it.
 pub fn json_path(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
     let segments: Vec<&str> = path
         .trim_start_matches("$.")
@@ -217,11 +218,19 @@ pub fn json_path(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
             format!("($1 #>> '{{{}}}')", segments.join(",")),
             [expr],
         ),
-        _ => custom(
-            backend,
-            format!("json_extract($1, '$.{}')", segments.join(".")),
-            [expr],
-        ),
+        // `json_extract` answers numbers as numbers and booleans as 1/0; PostgreSQL's
+        // `#>>` answers their text.
+        _ => {
+            let path = format!("'$.{}'", segments.join("."));
+            custom(
+                backend,
+                format!(
+                    "(CASE json_type($1, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                     ELSE CAST(json_extract($1, {path}) AS TEXT) END)"
+                ),
+                [expr],
+            )
+        }
     })
 }
 

@@ -63,7 +63,8 @@ impl From<domain::Error> for DirectusError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
     pub data: Value,
-    pub http: HttpError,
+    /// Boxed: most rejections are handled inside the flow and never answered over HTTP.
+    pub http: Box<HttpError>,
 }
 
 /// A response status with Directus's `{"errors": [...]}` body.
@@ -77,10 +78,10 @@ impl Rejection {
     pub fn directus(err: DirectusError) -> Self {
         Rejection {
             data: err.chain_value(),
-            http: HttpError {
+            http: Box::new(HttpError {
                 status: err.status,
                 body: json!({"errors": [err.entry()]}),
-            },
+            }),
         }
     }
 
@@ -93,10 +94,10 @@ impl Rejection {
         };
         Rejection {
             data: Value::Array(errors.iter().map(DirectusError::chain_value).collect()),
-            http: HttpError {
+            http: Box::new(HttpError {
                 status,
                 body: json!({"errors": errors.iter().map(DirectusError::entry).collect::<Vec<_>>()}),
-            },
+            }),
         }
     }
 
@@ -105,10 +106,10 @@ impl Rejection {
     pub fn plain(data: Value, message: impl Into<String>) -> Self {
         Rejection {
             data,
-            http: HttpError {
+            http: Box::new(HttpError {
                 status: 500,
                 body: json!({"errors": [{"message": message.into(), "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
-            },
+            }),
         }
     }
 

@@ -45,7 +45,7 @@ pub enum TriggerReply {
 
 fn forbidden() -> TriggerReply {
     TriggerReply::Error(
-        Rejection::directus(DirectusError::new(
+        *Rejection::directus(DirectusError::new(
             "FORBIDDEN",
             403,
             "You don't have permission to access this.",
@@ -109,10 +109,11 @@ impl Engine {
             return TriggerReply::NoContent;
         }
         let run = self.execute(start).await;
-        if flow.option_bool("error_on_reject") && run.last_status == Some(Status::Reject) {
-            if let Some(rejection) = run.last_rejection {
-                return TriggerReply::Error(rejection.http);
-            }
+        if flow.option_bool("error_on_reject")
+            && run.last_status == Some(Status::Reject)
+            && let Some(rejection) = run.last_rejection
+        {
+            return TriggerReply::Error(*rejection.http);
         }
         respond(run.select(return_option.as_deref()))
     }

@@ -40,10 +40,12 @@ pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, S
         for field in roots::queries(catalog, coll, root) {
             query = query.field(field);
         }
-        let fields = roots::mutations(catalog, coll, root);
-        creates.extend(fields.create);
-        updates.extend(fields.update);
-        deletes.extend(fields.delete);
+        if coll.writable {
+            let fields = roots::mutations(catalog, coll, root);
+            creates.extend(fields.create);
+            updates.extend(fields.update);
+            deletes.extend(fields.delete);
+        }
         if coll.writable {
             subscription = subscription.field(roots::subscription(catalog, coll));
             builder_types.push(types::mutated(coll).into());

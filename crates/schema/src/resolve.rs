@@ -9,6 +9,8 @@ use serde_json::Value as Json;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Scalar,
+    /// GraphQL `ID`s serialise as strings, whatever the key's storage.
+    Id,
     Enum,
     Object,
     List,
@@ -33,6 +35,10 @@ pub fn json_field(
             };
             Ok(Some(match shape {
                 Shape::Scalar => FieldValue::value(Value::from_json(value.clone())?),
+                Shape::Id => FieldValue::value(match value {
+                    Json::Number(n) => Value::String(n.to_string()),
+                    other => Value::from_json(other.clone())?,
+                }),
                 Shape::Enum => {
                     FieldValue::value(Value::Enum(Name::new(value.as_str().unwrap_or_default())))
                 }

@@ -90,13 +90,23 @@ pub fn object(coll: &Collection) -> Vec<Object> {
                 ));
             }
             None => {
-                let scalar = scalar_type(field.kind);
+                // Keys are `ID` whatever their storage, as in Directus.
+                let scalar = if name == coll.primary_key {
+                    TypeRef::ID
+                } else {
+                    scalar_type(field.kind)
+                };
                 let ty = if name == coll.primary_key || field.required {
                     TypeRef::named_nn(scalar)
                 } else {
                     TypeRef::named(scalar)
                 };
-                obj = obj.field(Field::new(name, ty, json_field(name.into(), Shape::Scalar)));
+                let shape = if name == coll.primary_key {
+                    Shape::Id
+                } else {
+                    Shape::Scalar
+                };
+                obj = obj.field(Field::new(name, ty, json_field(name.into(), shape)));
                 let func = naming::function_field(name);
                 match field.kind {
                     FieldKind::Timestamp => {
