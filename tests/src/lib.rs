@@ -45,16 +45,32 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+/// The engine settings of tests: loopback is reachable, so tests can run their own servers.
+pub fn test_engine() -> engine::EngineConfig {
+    engine::EngineConfig {
+        deny_list: engine::DenyList::parse("169.254.169.254").expect("deny list"),
+        ..engine::EngineConfig::default()
+    }
+}
+
 static CLEANED: AtomicBool = AtomicBool::new(false);
 
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("flowline.db").display());
-        Self::start(&url, Some(dir)).await
+        Self::sqlite_with(test_engine()).await
     }
 
     pub async fn postgres() -> Self {
+        Self::postgres_with(test_engine()).await
+    }
+
+    pub async fn sqlite_with(engine: engine::EngineConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("flowline.db").display());
+        Self::start(&url, Some(dir), engine).await
+    }
+
+    pub async fn postgres_with(engine: engine::EngineConfig) -> Self {
         let url = postgres_url();
         let admin = sea_orm::Database::connect(&url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL is not reachable at {url} ({e}); set TEST_DATABASE_URL or run with `-- --skip postgres`")
@@ -82,19 +98,18 @@ impl TestApp {
             .expect("create schema");
         let sep = if url.contains('?') { '&' } else { '?' };
         let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-        Self::start(&scoped, None).await
+        Self::start(&scoped, None, engine).await
     }
 
-    async fn start(url: &str, dir: Option<tempfile::TempDir>) -> Self {
+    async fn start(
+        url: &str,
+        dir: Option<tempfile::TempDir>,
+        engine: engine::EngineConfig,
+    ) -> Self {
         let database = db::connect(url).await.expect("connect and migrate");
         db::ensure_admin(&database, "admin@example.com", Some(ADMIN_TOKEN))
             .await
             .expect("admin");
-        let engine = engine::EngineConfig {
-            // Tests reach their own servers on loopback.
-            deny_list: engine::DenyList::parse("169.254.169.254").expect("deny list"),
-            ..engine::EngineConfig::default()
-        };
         let state = AppState::new(database.clone(), 1024 * 1024, engine)
             .await
             .expect("state");

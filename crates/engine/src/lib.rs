@@ -34,6 +34,9 @@ pub struct EngineConfig {
     pub trigger_concurrency: usize,
     /// Addresses the `request` operation refuses (`IMPORT_IP_DENY_LIST`).
     pub deny_list: DenyList,
+    /// How long GET webhook answers are cached (`CACHE_ENABLED` with `CACHE_TTL`); `None`
+    /// turns caching off, the default.
+    pub cache_ttl: Option<std::time::Duration>,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             max_depth: 32,
             trigger_concurrency: 16,
             deny_list: DenyList::default_list(),
+            cache_ttl: None,
         }
     }
 }
@@ -54,6 +58,7 @@ struct Inner {
     http: reqwest::Client,
     plan: RwLock<Arc<Plan>>,
     changes: Mutex<broadcast::Receiver<Mutation>>,
+    cache: trigger::ResponseCache,
 }
 
 /// The running engine; cheap to clone.
@@ -75,6 +80,7 @@ impl Engine {
                 registry: ops::Registry::builtin(),
                 plan: RwLock::new(Arc::new(plan)),
                 changes: Mutex::new(changes),
+                cache: trigger::ResponseCache::default(),
             }),
         })
     }
@@ -89,6 +95,10 @@ impl Engine {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub(crate) fn cache(&self) -> &trigger::ResponseCache {
+        &self.inner.cache
     }
 
     pub(crate) fn registry(&self) -> &ops::Registry {

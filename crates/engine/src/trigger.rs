@@ -1,6 +1,10 @@
 //! HTTP triggers: `webhook` and `manual` flows on `/flows/trigger/:id`, and flowline's
 //! `/operations/trigger/:id` (flows-and-operations.md §3.2, §3.5).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
 use domain::Accountability;
 use serde_json::{Map, Value};
 
@@ -65,9 +69,96 @@ fn falsy(value: &Value) -> bool {
     }
 }
 
+/// Cached GET webhook answers, keyed as Directus keys its response cache.
+#[derive(Default)]
+pub struct ResponseCache {
+    entries: Mutex<HashMap<String, (Instant, TriggerReply)>>,
+}
+
+/// The cache holds at most this many answers; expired ones are dropped first.
+const CACHE_CAPACITY: usize = 10_000;
+
+impl ResponseCache {
+    fn get(&self, key: &str) -> Option<TriggerReply> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        match entries.get(key) {
+            Some((expires, reply)) if *expires > Instant::now() => Some(reply.clone()),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, key: String, reply: TriggerReply, ttl: std::time::Duration) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_CAPACITY {
+            let now = Instant::now();
+            entries.retain(|_, (expires, _)| *expires > now);
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now() + ttl, reply));
+    }
+}
+
+/// The cache key: flow, caller, the global query parameters, and only the raw parameters
+/// named in `cacheQueryParams` (others share one cached answer, as in Directus).
+fn cache_key(flow: &crate::plan::FlowPlan, request: &TriggerRequest) -> String {
+    let listed: Vec<&str> = match flow.options.get("cacheQueryParams") {
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => s.split(',').map(str::trim).collect(),
+        _ => Vec::new(),
+    };
+    let mut parts = Map::new();
+    if let Value::Object(query) = &request.query {
+        for (name, value) in query {
+            if domain::params::KNOWN.contains(&name.as_str()) || listed.contains(&name.as_str()) {
+                parts.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    format!(
+        "{}|{}|{}",
+        flow.id,
+        request.accountability.user.as_deref().unwrap_or(""),
+        Value::Object(parts)
+    )
+}
+
 impl Engine {
-    /// `GET|POST /flows/trigger/:id`.
+    /// `GET|POST /flows/trigger/:id`, with GET answers cached when caching is on and the
+    /// flow's `cacheEnabled` is not false.
     pub async fn trigger_flow(&self, id: &str, request: TriggerRequest) -> TriggerReply {
+        let cacheable = match (self.config().cache_ttl, request.method.as_str()) {
+            (Some(ttl), "GET") => {
+                let plan = self.plan().await;
+                plan.flow(id)
+                    .filter(|f| f.trigger.as_deref() == Some("webhook"))
+                    .filter(|f| {
+                        f.options.get("cacheEnabled").and_then(Value::as_bool) != Some(false)
+                    })
+                    .map(|f| (cache_key(&f, &request), ttl))
+            }
+            _ => None,
+        };
+        if let Some((key, _)) = &cacheable
+            && let Some(hit) = self.cache().get(key)
+        {
+            return hit;
+        }
+        let reply = self.trigger_flow_uncached(id, request).await;
+        if let Some((key, ttl)) = cacheable
+            && !matches!(reply, TriggerReply::Error(_))
+        {
+            self.cache().put(key, reply.clone(), ttl);
+        }
+        reply
+    }
+
+    async fn trigger_flow_uncached(&self, id: &str, request: TriggerRequest) -> TriggerReply {
         let plan = self.plan().await;
         let Some(flow) = plan.flow(id) else {
             return forbidden();

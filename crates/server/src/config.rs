@@ -75,6 +75,12 @@ pub struct Config {
         global = true
     )]
     pub import_ip_deny_list: String,
+    /// Cache GET webhook answers (flows may opt out with `cacheEnabled: false`).
+    #[arg(long, env = "CACHE_ENABLED", default_value_t = false, global = true)]
+    pub cache_enabled: bool,
+    /// How long cached answers live, in seconds (Directus's `CACHE_TTL`, default 5 minutes).
+    #[arg(long, env = "CACHE_TTL", default_value_t = 300, global = true)]
+    pub cache_ttl: u64,
     /// Largest request body accepted, in bytes (Directus's `MAX_PAYLOAD_SIZE`, default 1 MB).
     #[arg(long, env = "MAX_PAYLOAD_SIZE", default_value_t = 1024 * 1024, global = true)]
     pub max_payload_size: usize,
@@ -98,6 +104,9 @@ impl Config {
             max_depth: self.flows_max_depth.max(1),
             trigger_concurrency: self.flows_trigger_concurrency.max(1),
             deny_list: engine::DenyList::parse(&self.import_ip_deny_list)?,
+            cache_ttl: self
+                .cache_enabled
+                .then(|| std::time::Duration::from_secs(self.cache_ttl)),
         })
     }
 }
