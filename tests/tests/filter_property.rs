@@ -195,11 +195,7 @@ fn text_op(value: Option<&str>, op: &str, operand: &Value) -> Tri {
                     other => panic!("unexpected operator {other}"),
                 }
             });
-            if op == "_eq" {
-                hit
-            } else if op == "_neq" {
-                or(not(hit), Some(is_null))
-            } else if negate {
+            if op == "_neq" || (negate && op != "_eq") {
                 or(not(hit), Some(is_null))
             } else {
                 hit
@@ -236,6 +232,9 @@ fn eval_op(op: &Op, cond: &Map<String, Value>) -> Tri {
     result
 }
 
+// `None` is SQL's NULL, not a failure: folds must see every operand (NULL AND FALSE is
+// FALSE), so `try_fold` would be wrong here.
+#[allow(clippy::manual_try_fold)]
 fn eval(flow: &Flow, filter: &Value) -> Tri {
     let mut result = Some(true);
     for (key, value) in filter.as_object().expect("filter object") {

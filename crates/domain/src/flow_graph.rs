@@ -223,6 +223,37 @@ pub async fn check(
             }
         }
     }
+    check_schedules(db, backend, &flow_ids).await
+}
+
+/// A `schedule` flow's `cron` must parse (Directus saves any text and never runs it).
+async fn check_schedules(
+    db: &impl ConnectionTrait,
+    backend: DbBackend,
+    flow_ids: &[String],
+) -> Result<()> {
+    use sea_orm::sea_query::ExprTrait;
+    for chunk in flow_ids.chunks(500) {
+        let mut stmt = Sql::select();
+        stmt.expr(col("f", "options"))
+            .from_as(Alias::new("directus_flows"), Alias::new("f"))
+            .and_where(in_list(backend, "f", "id", FieldKind::Uuid, chunk))
+            .and_where(col("f", "trigger").eq("schedule"));
+        for row in db.query_all(&stmt).await? {
+            let options = sql::decode(backend, &row, 0, Decode::Field(FieldKind::Json))?;
+            match options.get("cron") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(cron)) => {
+                    crate::schedule::normalize(cron).map_err(Error::payload)?;
+                }
+                Some(other) => {
+                    return Err(Error::payload(format!(
+                        "\"{other}\" is not a valid cron expression"
+                    )));
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod params;
 pub mod query;
 pub mod query_string;
 pub mod read;
+pub mod schedule;
 pub mod sql;
 pub mod statement;
 
