@@ -75,8 +75,13 @@ impl TestApp {
         let admin = sea_orm::Database::connect(&url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL is not reachable at {url} ({e}); set TEST_DATABASE_URL or run with `-- --skip postgres`")
         });
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         if !CLEANED.swap(true, Ordering::SeqCst) {
-            // Schemas left by earlier runs of this binary.
+            // Schemas left by earlier runs; ones younger than an hour may belong to a test
+            // binary running right now, so they stay.
             let rows = admin
                 .query_all_raw(Statement::from_string(
                     admin.get_database_backend(),
@@ -86,12 +91,20 @@ impl TestApp {
                 .expect("list schemas");
             for row in rows {
                 let name: String = row.try_get_by_index(0).expect("schema name");
-                let _ = admin
-                    .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                    .await;
+                let born = name
+                    .trim_start_matches("flowline_t_")
+                    .split('_')
+                    .next()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if now.saturating_sub(born) > 3600 {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                        .await;
+                }
             }
         }
-        let schema = format!("flowline_t_{}", uuid::Uuid::new_v4().simple());
+        let schema = format!("flowline_t_{now}_{}", uuid::Uuid::new_v4().simple());
         admin
             .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
             .await

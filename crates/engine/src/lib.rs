@@ -2,12 +2,14 @@
 //! the runner, the operation registry, templating, conditions, HTTP triggers and run logs.
 
 pub mod condition;
+mod declared;
 pub mod error;
 pub mod ops;
 pub mod plan;
 mod redact;
 mod runlog;
 pub mod runner;
+mod schedule;
 pub mod template;
 pub mod trigger;
 
@@ -51,7 +53,7 @@ impl Default for EngineConfig {
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     items: ItemsService,
     config: EngineConfig,
     registry: ops::Registry,
@@ -59,12 +61,13 @@ struct Inner {
     plan: RwLock<Arc<Plan>>,
     changes: Mutex<broadcast::Receiver<Mutation>>,
     cache: trigger::ResponseCache,
+    schedules: schedule::Schedules,
 }
 
 /// The running engine; cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl Engine {
@@ -72,7 +75,10 @@ impl Engine {
     pub async fn new(items: ItemsService, config: EngineConfig) -> Result<Self, domain::Error> {
         let changes = items.subscribe();
         let plan = plan::load(&items).await?;
-        Ok(Engine {
+        let schedules = schedule::Schedules::start()
+            .await
+            .map_err(|e| domain::Error::Internal(format!("starting the scheduler: {e}")))?;
+        let engine = Engine {
             inner: Arc::new(Inner {
                 http: ops::request_client(&config.deny_list),
                 items,
@@ -81,8 +87,17 @@ impl Engine {
                 plan: RwLock::new(Arc::new(plan)),
                 changes: Mutex::new(changes),
                 cache: trigger::ResponseCache::default(),
+                schedules,
             }),
-        })
+        };
+        let current = engine.current();
+        engine
+            .inner
+            .schedules
+            .sync(&current, Arc::downgrade(&engine.inner))
+            .await;
+        schedule::watch(&engine);
+        Ok(engine)
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -105,7 +120,7 @@ impl Engine {
         &self.inner.registry
     }
 
-    fn current(&self) -> Arc<Plan> {
+    pub(crate) fn current(&self) -> Arc<Plan> {
         match self.inner.plan.read() {
             Ok(plan) => plan.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -137,6 +152,10 @@ impl Engine {
                         Ok(mut slot) => *slot = plan.clone(),
                         Err(poisoned) => *poisoned.into_inner() = plan.clone(),
                     }
+                    self.inner
+                        .schedules
+                        .sync(&plan, Arc::downgrade(&self.inner))
+                        .await;
                     return plan;
                 }
                 Err(err) => {
@@ -180,6 +199,9 @@ impl Engine {
             tracing::warn!(flow = %id, "trigger operation: no active flow with an operation trigger");
             return Ok(Value::Null);
         };
+        // Declared inputs must all be in the payload; declared outputs filter the answer.
+        declared::check_input(&flow.options, &payload)?;
+        let declared_flow = flow.clone();
         let return_option = flow.option_str("return").map(str::to_string);
         let run = self
             .execute(Start {
@@ -190,6 +212,7 @@ impl Engine {
                 depth,
             })
             .await;
-        Ok(run.select(return_option.as_deref()).unwrap_or(Value::Null))
+        let value = run.select(return_option.as_deref()).unwrap_or(Value::Null);
+        Ok(declared::filter_output(&declared_flow.options, value))
     }
 }
