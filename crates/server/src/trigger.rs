@@ -65,10 +65,37 @@ fn is_uuid(id: &str) -> bool {
     uuid::Uuid::parse_str(id).is_ok() && id.len() == 36
 }
 
+/// The client's address: the first `X-Forwarded-For` hop (Directus trusts proxies by
+/// default), else the socket's peer.
+pub struct ClientIp(Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
+        Ok(ClientIp(forwarded.or(peer)))
+    }
+}
+
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
+    ip: ClientIp,
 ) -> Result<domain::Accountability, ApiError> {
     let mut acc = auth::accountability(&state.tokens, headers, query).await?;
     let header = |name: &str| {
@@ -79,13 +106,14 @@ async fn caller(
     };
     acc.user_agent = header("user-agent");
     acc.origin = header("origin");
-    acc.ip = header("x-forwarded-for")
-        .map(|v| v.split(',').next().unwrap_or_default().trim().to_string());
+    acc.ip = ip.0;
     Ok(acc)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn flow_trigger(
     State(state): State<AppState>,
+    ip: ClientIp,
     method: Method,
     uri: Uri,
     Path(id): Path<String>,
@@ -100,7 +128,7 @@ async fn flow_trigger(
     let parsed = query_string::parse(raw);
     // Directus sanitises the global query parameters on every route, triggers included.
     params::parse(parsed.as_object().unwrap_or(&Map::new()))?;
-    let accountability = caller(&state, &headers, query.as_deref()).await?;
+    let accountability = caller(&state, &headers, query.as_deref(), ip).await?;
     let body = if method == Method::POST {
         json_body(&headers, &body)?
     } else {
@@ -119,6 +147,7 @@ async fn flow_trigger(
 
 async fn operation_trigger(
     State(state): State<AppState>,
+    ip: ClientIp,
     uri: Uri,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -128,7 +157,7 @@ async fn operation_trigger(
     if !is_uuid(&id) {
         return Err(ApiError::RouteNotFound(uri.path().to_string()));
     }
-    let accountability = caller(&state, &headers, query.as_deref()).await?;
+    let accountability = caller(&state, &headers, query.as_deref(), ip).await?;
     let body = json_body(&headers, &body)?;
     Ok(reply(
         state
