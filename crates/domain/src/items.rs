@@ -28,6 +28,11 @@ pub struct Mutation {
     pub collection: String,
     pub event: MutationEvent,
     pub keys: Vec<String>,
+    /// What was written, one entry per key: the created item, or the update's data.
+    /// Empty for deletes.
+    pub payloads: Vec<Value>,
+    /// Who wrote it.
+    pub accountability: Accountability,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,18 +71,28 @@ struct Changes {
 }
 
 impl Changes {
-    fn record(&mut self, collection: &str, event: MutationEvent, key: &str) {
+    fn record(
+        &mut self,
+        collection: &str,
+        event: MutationEvent,
+        key: &str,
+        payload: Option<Value>,
+        acc: &Accountability,
+    ) {
         if let Some(last) = self.mutations.last_mut()
             && last.collection == collection
             && last.event == event
         {
             last.keys.push(key.to_string());
+            last.payloads.extend(payload);
             return;
         }
         self.mutations.push(Mutation {
             collection: collection.to_string(),
             event,
             keys: vec![key.to_string()],
+            payloads: payload.into_iter().collect(),
+            accountability: acc.clone(),
         });
     }
 }
@@ -545,7 +560,13 @@ impl<'s> Writer<'s> {
                 .map_err(|e| Error::Internal(e.to_string()))?;
             tx.execute(&stmt).await.map_err(translate)?;
             self.touch(coll, &obj, &key);
-            self.changes.record(coll.name, MutationEvent::Create, &key);
+            self.changes.record(
+                coll.name,
+                MutationEvent::Create,
+                &key,
+                Some(Value::Object(obj.clone())),
+                self.acc,
+            );
             self.log(tx, coll, MutationEvent::Create, &key, Some(&obj))
                 .await?;
             self.write_children(tx, &key, deferred, false).await?;
@@ -614,7 +635,13 @@ impl<'s> Writer<'s> {
                 tx.execute(&stmt).await.map_err(translate)?;
             }
             self.touch(coll, &obj, key);
-            self.changes.record(coll.name, MutationEvent::Update, key);
+            self.changes.record(
+                coll.name,
+                MutationEvent::Update,
+                key,
+                Some(Value::Object(obj.clone())),
+                self.acc,
+            );
             self.log(tx, coll, MutationEvent::Update, key, Some(&obj))
                 .await?;
             self.write_children(tx, key, deferred, true).await?;
@@ -710,7 +737,8 @@ impl<'s> Writer<'s> {
             ));
             tx.execute(&stmt).await.map_err(translate)?;
             for key in &keys {
-                self.changes.record(coll.name, MutationEvent::Delete, key);
+                self.changes
+                    .record(coll.name, MutationEvent::Delete, key, None, self.acc);
                 self.log(tx, coll, MutationEvent::Delete, key, None).await?;
             }
             Ok(())

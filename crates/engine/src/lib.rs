@@ -4,6 +4,7 @@
 pub mod condition;
 mod declared;
 pub mod error;
+pub mod events;
 pub mod ops;
 pub mod plan;
 mod redact;
@@ -97,6 +98,16 @@ impl Engine {
             .sync(&current, Arc::downgrade(&engine.inner))
             .await;
         schedule::watch(&engine);
+        // Runs go on in the background.
+        drop(
+            engine
+                .emit_action(
+                    "server.start",
+                    serde_json::json!({"event": "server.start"}),
+                    None,
+                )
+                .await,
+        );
         Ok(engine)
     }
 

@@ -104,29 +104,29 @@ impl Schedules {
     }
 }
 
-/// Follows committed changes in the background so schedules follow edits at once, even when
-/// no request arrives to trigger a reload.
+/// Follows committed changes in the background: schedules follow edits at once, even when
+/// no request arrives to trigger a reload, and action flows run after each write.
 pub fn watch(engine: &Engine) {
     let weak: Weak<crate::Inner> = Arc::downgrade(&engine.inner);
     let mut changes = engine.items().subscribe();
     tokio::spawn(async move {
         loop {
-            match changes.recv().await {
-                Ok(m)
-                    if !matches!(
-                        m.collection.as_str(),
-                        "directus_flows" | "directus_operations"
-                    ) =>
-                {
-                    continue;
-                }
+            let mutation = match changes.recv().await {
+                Ok(m) => Some(m),
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                _ => {}
-            }
+                // Lagged: some events were missed; reload to be safe.
+                Err(_) => None,
+            };
             let Some(inner) = weak.upgrade() else { return };
             let engine = Engine { inner };
-            // Reloading through `plan` keeps one path for every reload; it also re-syncs jobs.
-            engine.plan().await;
+            match mutation {
+                // Action flows run after the commit; `plan` reloads first when flows changed,
+                // which also re-syncs the schedules.
+                Some(m) => engine.dispatch_mutation(&m).await,
+                None => {
+                    engine.plan().await;
+                }
+            }
         }
     });
 }

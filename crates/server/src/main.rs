@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let engine_config = config.engine().map_err(anyhow::Error::msg)?;
     let state = AppState::new(database, config.max_payload_size, engine_config).await?;
+    let engine = state.engine.clone();
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -50,5 +51,16 @@ async fn main() -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // `server.stop` flows finish before the process exits.
+    for run in engine
+        .emit_action(
+            "server.stop",
+            serde_json::json!({"event": "server.stop"}),
+            None,
+        )
+        .await
+    {
+        let _ = run.await;
+    }
     Ok(())
 }
