@@ -181,13 +181,7 @@ pub async fn aggregate(
         for expr in &group_exprs {
             stmt.order_by_expr(expr.clone(), Order::Asc);
         }
-        let (limit, offset) = query.args.window();
-        if let Some(limit) = limit {
-            stmt.limit(limit);
-        }
-        if offset > 0 {
-            stmt.offset(offset);
-        }
+        crate::read::apply_window(&mut stmt, query.args.window());
     }
     let rows = db.query_all(&stmt).await?;
     let mut out = Vec::with_capacity(rows.len());

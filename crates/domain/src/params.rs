@@ -488,6 +488,46 @@ mod tests {
     }
 
     #[test]
+    fn aliases_are_read_where_fields_name_them() -> Result<()> {
+        let catalog = Catalog::system();
+        let keys = |v: Value| -> Result<Vec<String>> {
+            let node = parse_json(v)?.read_node(&catalog, "directus_flows")?;
+            Ok(node
+                .select
+                .iter()
+                .map(|s| match s {
+                    Select::Field { key, .. } | Select::Relation { key, .. } => key.clone(),
+                    Select::Function { key, .. } => key.join("."),
+                })
+                .collect())
+        };
+        assert_eq!(
+            keys(json!({"fields": "id,title", "alias": {"title": "name"}}))?,
+            ["id", "title"]
+        );
+        assert_eq!(
+            keys(json!({"fields": "id", "alias": {"title": "name"}}))?,
+            ["id"]
+        );
+        assert!(keys(json!({"alias": {"title": "name"}}))?.contains(&"title".to_string()));
+        let node = parse_json(json!({
+            "fields": "logs.key",
+            "alias": {"logs": "operations"},
+            "deep": {"logs": {"_limit": 1}},
+        }))?
+        .read_node(&catalog, "directus_flows")?;
+        let [Select::Relation { field, key, node }] = node.select.as_slice() else {
+            return Err(Error::Internal(format!(
+                "unexpected selection {:?}",
+                node.select
+            )));
+        };
+        assert_eq!((field.as_str(), key.as_str()), ("operations", "logs"));
+        assert_eq!(node.args.limit, Some(1));
+        Ok(())
+    }
+
+    #[test]
     fn commas_inside_functions_do_not_split() {
         assert_eq!(
             split_commas("id, json(options, a.b),name"),

@@ -42,16 +42,27 @@ pub async fn read(
         ));
     }
     apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
-    let (limit, offset) = node.args.window();
-    if let Some(limit) = limit {
-        stmt.limit(limit);
+    apply_window(&mut stmt, node.args.window());
+    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None).await?;
+    attach_relations(db, scope, coll, node, &mut rows, 1).await?;
+    Ok(finish(coll, node, rows))
+}
+
+/// `LIMIT` and `OFFSET` of a `(limit, offset)` window. SQLite accepts an `OFFSET` only
+/// after a `LIMIT`, so an offset without a limit (`limit: -1`) gets the largest one.
+pub fn apply_window(stmt: &mut SelectStatement, (limit, offset): (Option<u64>, u64)) {
+    match limit {
+        Some(limit) => {
+            stmt.limit(limit);
+        }
+        None if offset > 0 => {
+            stmt.limit(i64::MAX.unsigned_abs());
+        }
+        None => {}
     }
     if offset > 0 {
         stmt.offset(offset);
     }
-    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None).await?;
-    attach_relations(db, scope, coll, node, &mut rows, 1).await?;
-    Ok(finish(coll, node, rows))
 }
 
 /// `SELECT ... FROM coll AS alias WHERE <filter> AND <search>`, without columns.
@@ -73,6 +84,9 @@ pub fn base_select(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
+        if search.contains('\0') {
+            return Err(Error::query("\"search\" can't contain NUL characters"));
+        }
         stmt.and_where(search_condition(scope.backend, coll, alias, search));
     }
     Ok(stmt)

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::rest::routes(&state.catalog))
         .merge(crate::trigger::routes())
+        .merge(crate::flow_api::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))
@@ -122,6 +123,15 @@ async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(crate::openapi::document(&state.catalog))
 }
 
-async fn not_found(uri: Uri) -> ApiError {
+/// Unknown routes: Directus authenticates before routing, so a bad token is a 401 even
+/// here; otherwise 404 `ROUTE_NOT_FOUND`.
+async fn not_found(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+) -> ApiError {
+    if let Err(err) = crate::auth::accountability(&state.tokens, &headers, uri.query()).await {
+        return err.into();
+    }
     ApiError::RouteNotFound(uri.path().to_string())
 }

@@ -12,12 +12,9 @@ pub fn download(collection: &str, format: Export, rows: &Value) -> Result<Respon
     let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
     let filename = format!("{collection} {stamp}.{}", format.extension());
     let (content_type, body) = match format {
-        Export::Json => (
-            "application/json; charset=utf-8",
-            serde_json::to_string_pretty(rows).map_err(internal)?,
-        ),
+        Export::Json => ("application/json; charset=utf-8", to_json(rows)?),
         Export::Csv | Export::CsvUtf8 => {
-            let csv = to_csv(rows)?;
+            let csv = to_csv(rows);
             let csv = if format == Export::CsvUtf8 {
                 format!("\u{feff}{csv}")
             } else {
@@ -56,10 +53,21 @@ fn rows_of(rows: &Value) -> Vec<&Value> {
     }
 }
 
-/// Nested objects flatten to dotted columns; arrays are written as JSON.
+/// `JSON.stringify(rows, null, '\t')`, as Directus writes its JSON exports.
+fn to_json(rows: &Value) -> Result<String, ApiError> {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    rows.serialize(&mut ser).map_err(internal)?;
+    String::from_utf8(out).map_err(internal)
+}
+
+/// Nested objects flatten to dotted columns (json2csv's `flatten` transform); arrays and
+/// empty objects stay whole and are written as JSON.
 fn flatten(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
     match value {
-        Value::Object(obj) => {
+        Value::Object(obj) if !obj.is_empty() || prefix.is_empty() => {
             for (k, v) in obj {
                 let key = if prefix.is_empty() {
                     k.clone()
@@ -75,7 +83,27 @@ fn flatten(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
     }
 }
 
-fn to_csv(rows: &Value) -> Result<String, ApiError> {
+/// A quoted CSV field; quotes inside are doubled.
+fn csv_quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// A cell as json2csv writes it: text (and JSON for arrays and objects) quoted, numbers
+/// and booleans bare, null empty.
+fn csv_cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => csv_quote(s),
+        Some(other) => csv_quote(&other.to_string()),
+    }
+}
+
+/// The CSV Directus's exports write (json2csv): a quoted header of every column in order of
+/// first appearance, one line per row, `\n` between lines and none at the end; nothing at
+/// all for no rows.
+fn to_csv(rows: &Value) -> String {
     let flat: Vec<Map<String, Value>> = rows_of(rows)
         .into_iter()
         .map(|row| {
@@ -84,6 +112,9 @@ fn to_csv(rows: &Value) -> Result<String, ApiError> {
             out
         })
         .collect();
+    if flat.is_empty() {
+        return String::new();
+    }
     let mut columns: Vec<String> = Vec::new();
     for row in &flat {
         for key in row.keys() {
@@ -92,21 +123,24 @@ fn to_csv(rows: &Value) -> Result<String, ApiError> {
             }
         }
     }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&columns).map_err(internal)?;
-    for row in &flat {
-        let record: Vec<String> = columns
+    let mut lines = Vec::with_capacity(flat.len() + 1);
+    lines.push(
+        columns
             .iter()
-            .map(|c| match row.get(c) {
-                None | Some(Value::Null) => String::new(),
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-            })
-            .collect();
-        writer.write_record(&record).map_err(internal)?;
+            .map(|c| csv_quote(c))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for row in &flat {
+        lines.push(
+            columns
+                .iter()
+                .map(|c| csv_cell(row.get(c)))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
-    let bytes = writer.into_inner().map_err(internal)?;
-    String::from_utf8(bytes).map_err(internal)
+    lines.join("\n")
 }
 
 fn xml_value(value: &Value, out: &mut String) {
@@ -166,11 +200,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn csv_flattens_nested_objects() -> Result<(), ApiError> {
-        let rows = json!([{"id": "1", "flow": {"name": "a,b"}, "options": null}, {"id": "2", "extra": [1]}]);
+    fn csv_flattens_nested_objects() {
+        let rows = json!([
+            {"id": "1", "flow": {"name": "a,\"b\""}, "options": null, "n": 5},
+            {"id": "2", "extra": ["x"], "empty": {}, "ok": true},
+        ]);
         assert_eq!(
-            to_csv(&rows)?,
-            "id,flow.name,options,extra\n1,\"a,b\",,\n2,,,[1]\n"
+            to_csv(&rows),
+            "\"id\",\"flow.name\",\"options\",\"n\",\"extra\",\"empty\",\"ok\"\n\
+             \"1\",\"a,\"\"b\"\"\",,5,,,\n\
+             \"2\",,,,\"[\"\"x\"\"]\",\"{}\",true"
+        );
+        assert_eq!(to_csv(&json!([])), "");
+    }
+
+    #[test]
+    fn json_is_tab_indented() -> Result<(), ApiError> {
+        assert_eq!(
+            to_json(&json!([{"a": [1], "b": {}}]))?,
+            "[\n\t{\n\t\t\"a\": [\n\t\t\t1\n\t\t],\n\t\t\"b\": {}\n\t}\n]"
         );
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod flow_api;
 pub mod graphql;
 pub mod openapi;
 pub mod rest;

@@ -94,8 +94,9 @@ impl Ctx {
         query: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<Self, ApiError> {
-        let params = url_params(query)?;
+        // Directus authenticates before it sanitizes the query: a bad token wins.
         let acc = auth::accountability(&state.tokens, headers, query).await?;
+        let params = url_params(query)?;
         Ok(Ctx {
             state,
             acc,
@@ -210,30 +211,35 @@ fn keys_of(value: &Value, what: &str) -> Result<Vec<String>, ApiError> {
 }
 
 /// The `{keys, data}` / `{query, data}` body of a batch update, checked as Directus's
-/// `validateBatch` does (exactly one of `keys` and `query`, `data` an object).
+/// `validateBatch` does with Joi: the declared keys first (`keys`, `query`, `data`, in
+/// that order), then unknown keys, then exactly one of `keys` and `query`.
 fn batch_update_body(body: &Map<String, Value>) -> Result<(), ApiError> {
+    if let Some(keys) = body.get("keys") {
+        keys_of(keys, "keys")?;
+    }
+    if let Some(query) = body.get("query")
+        && !query.is_object()
+    {
+        return Err(ApiError::payload("\"query\" must be of type object"));
+    }
+    match body.get("data") {
+        None => return Err(ApiError::payload("\"data\" is required")),
+        Some(Value::Object(_)) => {}
+        Some(_) => return Err(ApiError::payload("\"data\" must be of type object")),
+    }
     for key in body.keys() {
         if !matches!(key.as_str(), "keys" | "query" | "data") {
             return Err(ApiError::payload(format!("\"{key}\" is not allowed")));
         }
     }
     match (body.contains_key("keys"), body.contains_key("query")) {
-        (false, false) => {
-            return Err(ApiError::payload(
-                "\"value\" must contain at least one of [query, keys]",
-            ));
-        }
-        (true, true) => {
-            return Err(ApiError::payload(
-                "\"value\" contains a conflict between exclusive peers [query, keys]",
-            ));
-        }
-        _ => {}
-    }
-    match body.get("data") {
-        None => Err(ApiError::payload("\"data\" is required")),
-        Some(Value::Object(_)) => Ok(()),
-        Some(_) => Err(ApiError::payload("\"data\" must be of type object")),
+        (false, false) => Err(ApiError::payload(
+            "\"value\" must contain at least one of [query, keys]",
+        )),
+        (true, true) => Err(ApiError::payload(
+            "\"value\" contains a conflict between exclusive peers [query, keys]",
+        )),
+        _ => Ok(()),
     }
 }
 
