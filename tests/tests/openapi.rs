@@ -15,13 +15,27 @@ async fn openapi_document_is_valid_and_complete() {
     assert_eq!(
         paths,
         [
+            "/activity",
+            "/activity/{id}",
             "/flows",
             "/flows/{id}",
             "/operations",
             "/operations/{id}",
+            "/revisions",
+            "/revisions/{id}",
             "/server/health",
             "/server/ping"
         ]
+    );
+    // Read-only collections describe reads only.
+    let activity = doc.paths.paths["/activity"]
+        .as_item()
+        .expect("inline path item");
+    assert!(
+        activity.get.is_some()
+            && activity.post.is_none()
+            && activity.patch.is_none()
+            && activity.delete.is_none()
     );
     for path in ["/flows", "/operations"] {
         let item = doc.paths.paths[path].as_item().expect("inline path item");

@@ -347,6 +347,11 @@ fn compile_operators(
             )));
         }
         let operand = scope.resolve_variables(operand);
+        if sql::has_nul(&operand) {
+            return Err(Error::query(format!(
+                "\"{op}\" can't compare with NUL characters"
+            )));
+        }
         parts.push(compile_operator(
             scope,
             expr.clone(),

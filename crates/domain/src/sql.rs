@@ -47,6 +47,11 @@ pub fn bind(backend: DbBackend, kind: FieldKind, field: &str, value: &Value) -> 
     if value.is_null() {
         return Ok(null_of(backend, kind));
     }
+    if has_nul(value) {
+        return Err(Error::query(format!(
+            "Value for field \"{field}\" can't contain NUL characters"
+        )));
+    }
     Ok(match kind {
         FieldKind::Uuid => {
             let text = scalar_text(value).ok_or_else(|| bad("uuid"))?;
@@ -97,6 +102,17 @@ pub fn bind(backend: DbBackend, kind: FieldKind, field: &str, value: &Value) -> 
             timestamp_value(backend, ts)
         }
     })
+}
+
+/// Whether a JSON value holds a NUL character in any string or key: PostgreSQL can neither
+/// store nor compare such text, so flowline refuses it on both backends.
+pub fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 /// The text of a scalar JSON value (numbers and booleans as written).
@@ -166,9 +182,11 @@ pub fn date_part(backend: DbBackend, expr: Expr, part: &str) -> Option<Expr> {
         _ => return None,
     };
     Some(match backend {
+        // In UTC whatever the session's time zone, as the values are rendered; and
+        // `EXTRACT(SECOND ...)` has a fraction, which a plain cast would round up.
         DbBackend::Postgres => custom(
             backend,
-            format!("CAST(EXTRACT({pg} FROM $1) AS INTEGER)"),
+            format!("CAST(FLOOR(EXTRACT({pg} FROM ($1 AT TIME ZONE 'UTC'))) AS INTEGER)"),
             [expr],
         ),
         _ => custom(

@@ -72,7 +72,26 @@ pub struct Rejection {
 pub struct HttpError {
     pub status: u16,
     pub body: Value,
+    /// Not a Directus error: only admins see its message (error-handler.ts); see
+    /// [`HttpError::for_caller`].
+    pub internal: bool,
 }
+
+impl HttpError {
+    /// The answer a caller gets: a non-Directus error shows its message to admins only;
+    /// everyone else gets `An unexpected error occurred.` with the bare code.
+    pub fn for_caller(self, admin: bool) -> HttpError {
+        if !self.internal || admin {
+            return self;
+        }
+        HttpError {
+            body: json!({"errors": [{"message": UNEXPECTED, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
+            ..self
+        }
+    }
+}
+
+const UNEXPECTED: &str = "An unexpected error occurred.";
 
 impl Rejection {
     pub fn directus(err: DirectusError) -> Self {
@@ -81,6 +100,7 @@ impl Rejection {
             http: Box::new(HttpError {
                 status: err.status,
                 body: json!({"errors": [err.entry()]}),
+                internal: false,
             }),
         }
     }
@@ -97,18 +117,20 @@ impl Rejection {
             http: Box::new(HttpError {
                 status,
                 body: json!({"errors": errors.iter().map(DirectusError::entry).collect::<Vec<_>>()}),
+                internal: false,
             }),
         }
     }
 
     /// Anything else thrown (a plain error, an object, a string): HTTP 500, with the message
-    /// Directus shows admins.
+    /// Directus shows admins (others see [`HttpError::for_caller`]'s generic one).
     pub fn plain(data: Value, message: impl Into<String>) -> Self {
         Rejection {
             data,
             http: Box::new(HttpError {
                 status: 500,
                 body: json!({"errors": [{"message": message.into(), "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
+                internal: true,
             }),
         }
     }

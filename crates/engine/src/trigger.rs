@@ -204,7 +204,8 @@ impl Engine {
             && run.last_status == Some(Status::Reject)
             && let Some(rejection) = run.last_rejection
         {
-            return TriggerReply::Error(*rejection.http);
+            let admin = request.accountability.admin;
+            return TriggerReply::Error(rejection.http.for_caller(admin));
         }
         respond(run.select(return_option.as_deref()))
     }

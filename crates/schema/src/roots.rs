@@ -13,7 +13,7 @@ use domain::{Accountability, Catalog, Error, ItemsService, MutationEvent};
 use futures_util::StreamExt;
 use serde_json::{Map, Value as Json, json};
 
-use crate::error::to_graphql;
+use crate::error::{to_graphql, to_graphql_all};
 use crate::naming;
 use crate::selection;
 use crate::types::list_arguments;
@@ -46,6 +46,39 @@ fn items<'a>(
     ctx: &ResolverContext<'a>,
 ) -> async_graphql::Result<(&'a ItemsService, &'a Accountability)> {
     Ok((ctx.data::<ItemsService>()?, ctx.data::<Accountability>()?))
+}
+
+/// Reports `err` on the field being resolved as Directus does: one error per entry (a
+/// validation failure gives one per field), each with the field's location and `path`,
+/// and the field's value `null`.
+///
+/// A field whose type cannot be null (the root lists) answers an empty list instead:
+/// async-graphql's dynamic schema can only drop such a field by adding a second error
+/// without a path, which the HTTP layer would take for a document validation error.
+fn failed(
+    ctx: &ResolverContext<'_>,
+    err: Error,
+    non_null_list: bool,
+) -> async_graphql::Result<Option<FieldValue<'static>>> {
+    for error in to_graphql_all(err) {
+        let server = ctx
+            .ctx
+            .set_error_path(error.into_server_error(ctx.ctx.item.pos));
+        ctx.ctx.add_error(server);
+    }
+    Ok(non_null_list.then(|| rows(Vec::new())))
+}
+
+/// The answer of a resolver: its value, or the reported error.
+fn answer(
+    ctx: &ResolverContext<'_>,
+    result: domain::Result<Option<FieldValue<'static>>>,
+    non_null_list: bool,
+) -> async_graphql::Result<Option<FieldValue<'static>>> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(err) => failed(ctx, err, non_null_list),
+    }
 }
 
 fn rows(rows: Vec<Json>) -> FieldValue<'static> {
@@ -81,11 +114,12 @@ pub fn queries(catalog: &Catalog, coll: &Collection, root_name: &str) -> Vec<Fie
         let r = r.clone();
         FieldFuture::new(async move {
             let (items, acc) = items(&ctx)?;
-            let node = selection::root_args(&ctx)
-                .and_then(|args| r.node(&ctx, args))
-                .map_err(to_graphql)?;
-            let found = items.read(acc, &node).await.map_err(to_graphql)?;
-            Ok(Some(rows(found)))
+            let result = async {
+                let node = selection::root_args(&ctx).and_then(|args| r.node(&ctx, args))?;
+                Ok(Some(rows(items.read(acc, &node).await?)))
+            }
+            .await;
+            answer(&ctx, result, true)
         })
     });
 
@@ -97,23 +131,22 @@ pub fn queries(catalog: &Catalog, coll: &Collection, root_name: &str) -> Vec<Fie
             let r = r.clone();
             FieldFuture::new(async move {
                 let (items, acc) = items(&ctx)?;
-                if !matches!(arg_json(&ctx, "version")?, Json::Null) {
-                    return Err(to_graphql(Error::query(
-                        "Content versions are not available for system collections",
-                    )));
-                }
+                let version = arg_json(&ctx, "version")?;
                 let keys = arg_keys(&ctx, "id")?;
-                let node = r.node(&ctx, Default::default()).map_err(to_graphql)?;
-                let found = items
-                    .read_keys(acc, &node, &keys)
-                    .await
-                    .map_err(to_graphql)?;
-                // Missing items look like missing permissions, as in Directus.
-                let row = found
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| to_graphql(Error::forbidden()))?;
-                Ok(Some(FieldValue::owned_any(row)))
+                let result = async {
+                    if !matches!(version, Json::Null) {
+                        return Err(Error::query(
+                            "Content versions are not available for system collections",
+                        ));
+                    }
+                    let node = r.node(&ctx, Default::default())?;
+                    let found = items.read_keys(acc, &node, &keys).await?;
+                    // Missing items look like missing permissions, as in Directus.
+                    let row = found.into_iter().next().ok_or_else(Error::forbidden)?;
+                    Ok(Some(FieldValue::owned_any(row)))
+                }
+                .await;
+                answer(&ctx, result, false)
             })
         },
     )
@@ -128,19 +161,25 @@ pub fn queries(catalog: &Catalog, coll: &Collection, root_name: &str) -> Vec<Fie
             let r = r.clone();
             FieldFuture::new(async move {
                 let (items, acc) = items(&ctx)?;
-                let args = selection::root_args(&ctx).map_err(to_graphql)?;
+                // One value for the list type counts as a list of one, as GraphQL coerces it.
                 let group_by: Vec<String> = match arg_json(&ctx, "groupBy")? {
                     Json::Array(list) => list
                         .iter()
                         .filter_map(|v| v.as_str().map(str::to_string))
                         .collect(),
+                    Json::String(one) => vec![one],
                     _ => Vec::new(),
                 };
-                let query = selection::aggregate(&ctx.ctx.field(), args, group_by.clone());
-                let found = items
-                    .aggregate(acc, r.collection, &query)
-                    .await
-                    .map_err(to_graphql)?;
+                let result = async {
+                    let args = selection::root_args(&ctx)?;
+                    let query = selection::aggregate(&ctx.ctx.field(), args, group_by.clone());
+                    items.aggregate(acc, r.collection, &query).await
+                }
+                .await;
+                let found = match result {
+                    Ok(found) => found,
+                    Err(err) => return failed(&ctx, err, true),
+                };
                 let out: Vec<Json> = found
                     .into_iter()
                     .map(|row| {
@@ -192,6 +231,11 @@ enum Write {
     UpdateBatch,
 }
 
+/// Whether a write answers one nullable row rather than a non-null list.
+fn is_single(kind: Write) -> bool {
+    matches!(kind, Write::CreateOne | Write::UpdateOne)
+}
+
 fn write_field(root: &Root, name: String, ty: TypeRef, kind: Write) -> Field {
     let r = root.clone();
     Field::new(name, ty, move |ctx| {
@@ -228,7 +272,7 @@ fn write_field(root: &Root, name: String, ty: TypeRef, kind: Write) -> Field {
                         items.update_batch(acc, coll, list).await?
                     }
                 };
-                let single = matches!(kind, Write::CreateOne | Write::UpdateOne);
+                let single = is_single(kind);
                 let args = if single {
                     Default::default()
                 } else {
@@ -238,8 +282,11 @@ fn write_field(root: &Root, name: String, ty: TypeRef, kind: Write) -> Field {
                 let found = items.read_written(acc, &node, &keys).await?;
                 Ok::<_, Error>((single, found))
             }
-            .await
-            .map_err(to_graphql)?;
+            .await;
+            let result = match result {
+                Ok(result) => result,
+                Err(err) => return failed(&ctx, err, !is_single(kind)),
+            };
             Ok(Some(match result {
                 (true, found) => match found.into_iter().next() {
                     Some(row) => FieldValue::owned_any(row),
@@ -331,11 +378,11 @@ pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> Mutat
             FieldFuture::new(async move {
                 let (items, acc) = items(&ctx)?;
                 let keys = arg_keys(&ctx, "ids")?;
-                let keys = items
+                let result = items
                     .delete_many(acc, r.collection, keys)
                     .await
-                    .map_err(to_graphql)?;
-                Ok(Some(FieldValue::owned_any(json!({ "ids": keys }))))
+                    .map(|keys| Some(FieldValue::owned_any(json!({ "ids": keys }))));
+                answer(&ctx, result, false)
             })
         },
     )
@@ -350,11 +397,11 @@ pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> Mutat
                 let (items, acc) = items(&ctx)?;
                 let id = arg_json(&ctx, "id")?;
                 let keys = domain::items::key_text(&id).into_iter().collect();
-                items
+                let result = items
                     .delete_many(acc, r.collection, keys)
                     .await
-                    .map_err(to_graphql)?;
-                Ok(Some(FieldValue::owned_any(json!({ "id": id }))))
+                    .map(|_| Some(FieldValue::owned_any(json!({ "id": id }))));
+                answer(&ctx, result, false)
             })
         },
     )

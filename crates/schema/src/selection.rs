@@ -33,18 +33,19 @@ pub fn list_args<'a>(pairs: impl Iterator<Item = (&'a str, Value)>) -> Result<Li
         match name {
             "filter" => args.filter = Some(json),
             "sort" => {
-                args.sort = json
-                    .as_array()
-                    .map(|items| {
-                        items
-                            .iter()
-                            .filter_map(Json::as_str)
-                            .flat_map(|s| s.split(','))
-                            .map(|s| s.trim().to_string())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                // GraphQL coerces one value given for a list type into a list of one;
+                // async-graphql's dynamic schema passes the bare value through.
+                let items = match &json {
+                    Json::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                args.sort = items
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .flat_map(|s| s.split(','))
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
             }
             "limit" => args.limit = Some(int(&json)?),
             "offset" => args.offset = Some(unsigned(&json)?),

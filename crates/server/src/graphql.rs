@@ -90,14 +90,14 @@ fn graphiql(raw_query: &str) -> Response {
         })
         .unwrap_or_default();
     let endpoint = format!("/graphql/system{suffix}");
-    Html(
-        GraphiQLSource::build()
-            .endpoint(&endpoint)
-            .subscription_endpoint(&endpoint)
-            .title("flowline GraphiQL")
-            .finish(),
-    )
-    .into_response()
+    let html = GraphiQLSource::build()
+        .endpoint(&endpoint)
+        .subscription_endpoint(&endpoint)
+        .title("flowline GraphiQL")
+        .finish();
+    // The template HTML-escapes the endpoint although it sits in a script, where entities
+    // stay literal; the token is URL-encoded already, so only its `=` needs restoring.
+    Html(html.replace("access_token&#x3D;", "access_token=")).into_response()
 }
 
 /// Runs a request and shapes the answer as Directus does: syntax and validation errors are

@@ -194,6 +194,11 @@ pub fn document(catalog: &Catalog) -> Value {
                            "responses": with_errors(json!({"204": {"description": "Deleted"}}))}
             }),
         );
+        if !coll.writable
+            && let Some(Value::Object(item)) = paths.get_mut(&format!("/{root}"))
+        {
+            item.retain(|method, _| method == "get");
+        }
         let id = json!([{"name": "id", "in": "path", "required": true, "schema": field_schema(coll.pk_field().kind, false)}]);
         let item_params = |extra: bool| {
             let mut list = id.as_array().cloned().unwrap_or_default();
@@ -214,6 +219,13 @@ pub fn document(catalog: &Catalog) -> Value {
                            "parameters": item_params(false), "responses": with_errors(json!({"204": {"description": "Deleted"}}))}
             }),
         );
+    }
+    for coll in catalog.collections().iter().filter(|c| !c.writable) {
+        if let Some(root) = coll.root
+            && let Some(Value::Object(item)) = paths.get_mut(&format!("/{root}/{{id}}"))
+        {
+            item.retain(|method, _| method == "get");
+        }
     }
     paths.insert(
         "/server/ping".into(),

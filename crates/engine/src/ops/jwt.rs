@@ -149,9 +149,7 @@ impl Operation for JsonWebToken {
                     )
                     .map(|data| data.claims)
                     .map_err(|e| match e.kind() {
-                        jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                            library_error("TokenExpiredError", "jwt expired".into())
-                        }
+                        jsonwebtoken::errors::ErrorKind::ExpiredSignature => expired_error(&token),
                         jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                             library_error("JsonWebTokenError", "invalid signature".into())
                         }
@@ -173,6 +171,20 @@ impl Operation for JsonWebToken {
             }
         })
     }
+}
+
+/// jsonwebtoken's `TokenExpiredError`: `{name, message, expiredAt}`, `expiredAt` being the
+/// token's `exp` as a JavaScript `Date` serialises (`2026-01-01T00:00:00.000Z`).
+fn expired_error(token: &str) -> Rejection {
+    let message = "jwt expired".to_string();
+    let expired_at = decode_unverified(token, false)
+        .and_then(|payload| payload.get("exp").and_then(Value::as_i64))
+        .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0))
+        .map(|at| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+    Rejection::plain(
+        json!({"name": "TokenExpiredError", "message": message, "expiredAt": expired_at}),
+        message,
+    )
 }
 
 /// Decodes without verifying; `None` for anything that is not a JWT (Directus answers null).

@@ -122,6 +122,20 @@ pub fn client(deny: &DenyList) -> reqwest::Client {
 
 pub struct Request;
 
+/// Whether the connection was actively refused (nothing listens on the port).
+fn refused(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 fn error_value(message: &str, code: Option<&str>) -> Value {
     let mut obj = Map::new();
     obj.insert("name".into(), json!("Error"));
@@ -172,6 +186,12 @@ impl Operation for Request {
                 .to_uppercase();
             let method = reqwest::Method::from_bytes(method.as_bytes())
                 .map_err(|_| failed(format!("Invalid method \"{method}\""), None))?;
+            // `host:port` as Node prints it in connection errors.
+            let address = format!(
+                "{}:{}",
+                url.host_str().unwrap_or_default(),
+                url.port_or_known_default().unwrap_or_default()
+            );
             let mut req = ctx.engine.http().request(method, url);
             let mut has_content_type = false;
             match options.get("headers") {
@@ -215,6 +235,10 @@ impl Operation for Request {
                 match denied {
                     Some(message) => failed(message, None),
                     None if e.is_timeout() => failed(format!("timeout: {e}"), Some("ETIMEDOUT")),
+                    None if e.is_connect() && refused(&e) => failed(
+                        format!("connect ECONNREFUSED {address}"),
+                        Some("ECONNREFUSED"),
+                    ),
                     None if e.is_connect() => {
                         failed(format!("connect failed: {e}"), Some("ECONNREFUSED"))
                     }

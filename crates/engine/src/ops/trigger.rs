@@ -45,17 +45,25 @@ impl Operation for TriggerFlow {
                 .get("iterationMode")
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            // Each child runs as its own task: nested runs awaited inline would poll one
+            // inside the other, and 32 levels of flows overflow a worker thread's stack.
             let run_one = |element: Value| {
                 let target = target.clone();
+                let engine = engine.clone();
+                let accountability = ctx.accountability.cloned();
+                let depth = ctx.depth + 1;
                 async move {
-                    engine
-                        .run_operation_flow(
-                            &target,
-                            element,
-                            ctx.accountability.cloned(),
-                            ctx.depth + 1,
-                        )
-                        .await
+                    tokio::spawn(async move {
+                        engine
+                            .run_operation_flow(&target, element, accountability, depth)
+                            .await
+                    })
+                    .await
+                    .unwrap_or_else(|err| {
+                        Err(Rejection::error(format!(
+                            "the triggered flow failed: {err}"
+                        )))
+                    })
                 }
             };
             let Value::Array(items) = payload else {

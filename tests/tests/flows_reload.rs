@@ -1,0 +1,253 @@
+//! Hot reload: a change to a flow or an operation through the API (REST or GraphQL) changes
+//! the very next run, without a restart (issue 4, "Loading and hot reload").
+
+mod flows_support;
+
+use e2e::{ADMIN_TOKEN, both};
+use flows_support::*;
+use serde_json::json;
+
+async fn patch(app: &e2e::TestApp, path: &str, body: serde_json::Value) {
+    let reply = app
+        .send("PATCH", path, Some(&body.to_string()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.text);
+}
+
+both!(
+    changed_operation_options_apply_to_the_next_run,
+    |app| async move {
+        let flow = FlowBuilder::webhook(1)
+            .op("t", "transform", json!({"json": {"v": 1}}))
+            .insert(&app)
+            .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"v": 1}));
+        patch(
+            &app,
+            &format!("/operations/{}", flow.op("t")),
+            json!({"options": {"json": {"v": 2}}}),
+        )
+        .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"v": 2}));
+        // Through GraphQL too.
+        app.gql_ok(
+        "mutation ($id: ID!) { update_operations_item(id: $id, data: {options: {json: {v: 3}}}) { id } }",
+        json!({"id": flow.op("t")}),
+    )
+    .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"v": 3}));
+    }
+);
+
+both!(
+    changed_operation_type_applies_to_the_next_run,
+    |app| async move {
+        let flow = FlowBuilder::webhook(1)
+            .op("t", "transform", json!({"json": {"v": 1}}))
+            .insert(&app)
+            .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"v": 1}));
+        patch(
+            &app,
+            &format!("/operations/{}", flow.op("t")),
+            json!({"type": "throw-error", "options": {"code": "changed", "status": 400}}),
+        )
+        .await;
+        assert_json(
+            &get(&app, &flow.url()).await,
+            200,
+            json!({"name": "DirectusError", "code": "CHANGED", "status": 400}),
+        );
+    }
+);
+
+both!(status_changes_switch_a_flow_off_and_on, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .op("t", "transform", json!({"json": {"on": true}}))
+        .insert(&app)
+        .await;
+    assert_json(&get(&app, &flow.url()).await, 200, json!({"on": true}));
+    patch(
+        &app,
+        &format!("/flows/{}", flow.id),
+        json!({"status": "inactive"}),
+    )
+    .await;
+    assert_json(&get(&app, &flow.url()).await, 403, forbidden());
+    patch(
+        &app,
+        &format!("/flows/{}", flow.id),
+        json!({"status": "active"}),
+    )
+    .await;
+    assert_json(&get(&app, &flow.url()).await, 200, json!({"on": true}));
+});
+
+both!(trigger_option_changes_apply_at_once, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .op("t", "transform", json!({"json": {"x": 1}}))
+        .insert(&app)
+        .await;
+    assert_json(&get(&app, &flow.url()).await, 200, json!({"x": 1}));
+    // Options are replaced wholesale: now POST, returning `$trigger.body`.
+    patch(
+        &app,
+        &format!("/flows/{}", flow.id),
+        json!({"options": {"method": "POST", "return": "$trigger.body"}}),
+    )
+    .await;
+    assert_json(&get(&app, &flow.url()).await, 403, forbidden());
+    assert_json(
+        &post(&app, &flow.url(), json!({"b": 2})).await,
+        200,
+        json!({"b": 2}),
+    );
+    // error_on_reject switched on.
+    patch(
+        &app,
+        &format!("/operations/{}", flow.op("t")),
+        json!({"type": "throw-error", "options": {"status": 451, "code": "legal", "message": "Gone"}}),
+    )
+    .await;
+    patch(
+        &app,
+        &format!("/flows/{}", flow.id),
+        json!({"options": {"method": "POST", "error_on_reject": true}}),
+    )
+    .await;
+    assert_json(
+        &post(&app, &flow.url(), json!({})).await,
+        451,
+        json!({"errors": [{"message": "Gone", "extensions": {"code": "LEGAL"}}]}),
+    );
+});
+
+both!(
+    relinking_and_adding_operations_apply_at_once,
+    |app| async move {
+        let flow = FlowBuilder::webhook(1)
+            .op("a", "transform", json!({"json": {"step": "a"}}))
+            .insert(&app)
+            .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"step": "a"}));
+        // A new operation after `a`.
+        let new_op = oid(1, 9);
+        let reply = app
+        .send(
+            "POST",
+            "/operations",
+            Some(
+                &json!({"id": new_op, "key": "b", "type": "transform", "position_x": 1, "position_y": 1,
+                        "options": {"json": {"step": "b", "prev": "{{ a.step }}"}}, "flow": flow.id})
+                .to_string(),
+            ),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        // Not linked yet: no change.
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"step": "a"}));
+        patch(
+            &app,
+            &format!("/operations/{}", flow.op("a")),
+            json!({"resolve": new_op}),
+        )
+        .await;
+        assert_json(
+            &get(&app, &flow.url()).await,
+            200,
+            json!({"step": "b", "prev": "a"}),
+        );
+        // The flow now starts at `b`.
+        patch(
+            &app,
+            &format!("/flows/{}", flow.id),
+            json!({"operation": new_op}),
+        )
+        .await;
+        assert_json(
+            &get(&app, &flow.url()).await,
+            200,
+            json!({"step": "b", "prev": "undefined"}),
+        );
+    }
+);
+
+both!(
+    deleting_operations_and_flows_applies_at_once,
+    |app| async move {
+        let flow = FlowBuilder::webhook(1)
+            .option("return", json!("$last"))
+            .op("t", "transform", json!({"json": {"x": 1}}))
+            .insert(&app)
+            .await;
+        assert_json(&get(&app, &flow.url()).await, 200, json!({"x": 1}));
+        let reply = app
+            .send(
+                "DELETE",
+                &format!("/operations/{}", flow.op("t")),
+                None,
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+        // No operations: the flow answers `$trigger`.
+        assert_json(
+            &get(&app, &flow.url()).await,
+            200,
+            trigger_value(&flow, "GET", json!({}), json!({}), json!({})),
+        );
+        let reply = app
+            .send(
+                "DELETE",
+                &format!("/flows/{}", flow.id),
+                None,
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+        assert_json(&get(&app, &flow.url()).await, 403, forbidden());
+    }
+);
+
+both!(a_flow_created_after_start_runs_at_once, |app| async move {
+    // Created after the engine loaded its plan; the first trigger already sees it.
+    let flow = FlowBuilder::webhook(1)
+        .op("t", "transform", json!({"json": "\"new\""}))
+        .insert(&app)
+        .await;
+    assert_json(&get(&app, &flow.url()).await, 200, json!("new"));
+    // And a flow created through GraphQL.
+    let id = fid(2);
+    app.gql_ok(
+        "mutation ($data: create_directus_flows_input!) { create_flows_item(data: $data) { id } }",
+        json!({"data": {"id": id, "name": "By GraphQL", "trigger": "webhook", "options": {"return": "$trigger.method"}}}),
+    )
+    .await;
+    assert_json(
+        &get(&app, &format!("/flows/trigger/{id}")).await,
+        200,
+        json!("GET"),
+    );
+});
+
+both!(a_run_under_way_finishes_on_its_plan, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .op("wait", "sleep", json!({"milliseconds": 400}))
+        .then("t", "transform", json!({"json": {"v": "old"}}))
+        .insert(&app)
+        .await;
+    let url = flow.url();
+    let router_app = &app;
+    let (first, ()) = tokio::join!(get(router_app, &url), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        patch(
+            router_app,
+            &format!("/operations/{}", flow.op("t")),
+            json!({"options": {"json": {"v": "new"}}}),
+        )
+        .await;
+    });
+    assert_json(&first, 200, json!({"v": "old"}));
+    assert_json(&get(&app, &url).await, 200, json!({"v": "new"}));
+});

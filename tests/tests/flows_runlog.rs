@@ -1,0 +1,260 @@
+//! Run logs: `accountability` `all` writes a `directus_activity` row and a
+//! `directus_revisions` row with the steps and the redacted final chain; `activity` writes
+//! only the activity row; null writes nothing (flows-and-operations.md §6, observed.md).
+
+mod flows_support;
+
+use e2e::{ADMIN_TOKEN, TestApp, both};
+use flows_support::*;
+use serde_json::{Value, json};
+
+/// A POST webhook: `t` builds an object with a secret payload, `l` logs, `c` checks.
+async fn logged_flow(app: &TestApp, n: u32, accountability: Value) -> Flow {
+    FlowBuilder::webhook(n)
+        .method("POST")
+        .accountability(accountability)
+        .op(
+            "t",
+            "transform",
+            json!({"json": "{\"payload\": {\"password\": \"{{ $trigger.body.pw }}\", \"name\": \"n\"}, \"headers\": {\"cookie\": \"c\", \"x\": 1}}"}),
+        )
+        .then(
+            "l",
+            "log",
+            json!({"message": "by {{ $trigger.headers.authorization }} with {{ $trigger.body.pw }}"}),
+        )
+        .then("boom", "throw-error", json!({"code": "done", "status": 409, "message": "Done"}))
+        .insert(app)
+        .await
+}
+
+async fn run_logged(app: &TestApp, flow: &Flow) -> e2e::Reply {
+    request(
+        app,
+        "POST",
+        &format!("{}?q=1&access_token={ADMIN_TOKEN}", flow.url()),
+        Some(r#"{"pw":"hunter2"}"#),
+        &[
+            ("authorization", &format!("Bearer {ADMIN_TOKEN}")),
+            ("cookie", "session=abc"),
+            ("user-agent", "flowline-test/1.0"),
+            ("origin", "https://app.example"),
+            ("x-forwarded-for", "10.1.2.3, 10.0.0.1"),
+        ],
+    )
+    .await
+}
+
+both!(
+    accountability_all_writes_activity_and_a_revision,
+    |app| async move {
+        let flow = logged_flow(&app, 1, json!("all")).await;
+        let reply = run_logged(&app, &flow).await;
+        assert_json(
+            &reply,
+            200,
+            json!({"name": "DirectusError", "code": "DONE", "status": 409}),
+        );
+        let (admin, role) = admin_ids(&app).await;
+
+        let runs = run_activity(&app, &flow.id).await;
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(
+            runs[0].row,
+            json!({
+                "action": "run",
+                "user": admin,
+                "collection": "directus_flows",
+                "item": flow.id,
+                "ip": "10.1.2.3",
+                "user_agent": "flowline-test/1.0",
+                "origin": "https://app.example",
+            })
+        );
+
+        let mut revisions = revisions_of(&app, runs[0].id).await;
+        assert_eq!(revisions.len(), 1);
+        let mut revision = revisions.remove(0);
+        strip_timing(&mut revision["data"]);
+        let trigger = json!({
+            "path": format!("/trigger/{}", flow.id),
+            "query": {"q": "1", "access_token": "--redacted--"},
+            "body": {"pw": "hunter2"},
+            "method": "POST",
+            "headers": {
+                "authorization": "--redacted--",
+                "cookie": "--redacted--",
+                "user-agent": "flowline-test/1.0",
+                "origin": "https://app.example",
+                "x-forwarded-for": "10.1.2.3, 10.0.0.1",
+                "content-type": "application/json",
+            },
+        });
+        let error = json!({"name": "DirectusError", "code": "DONE", "status": 409});
+        assert_eq!(
+            revision,
+            json!({
+                "collection": "directus_flows",
+                "item": flow.id,
+                "delta": null,
+                "parent": null,
+                "data": {
+                    "steps": [
+                        {
+                            "operation": flow.op("t"),
+                            "key": "t",
+                            "status": "resolve",
+                            // Steps keep the rendered options (only env values are redacted).
+                            "options": {"json": "{\"payload\": {\"password\": \"hunter2\", \"name\": \"n\"}, \"headers\": {\"cookie\": \"c\", \"x\": 1}}"},
+                        },
+                        {
+                            "operation": flow.op("l"),
+                            "key": "l",
+                            "status": "resolve",
+                            // The log operation renders against the redacted chain.
+                            "options": {"message": "by --redacted-- with hunter2"},
+                        },
+                        {
+                            "operation": flow.op("boom"),
+                            "key": "boom",
+                            "status": "reject",
+                            "options": {"code": "done", "status": 409, "message": "Done"},
+                        },
+                    ],
+                    "data": {
+                        "$trigger": trigger,
+                        "$last": error,
+                        "$accountability": {
+                            "user": admin, "role": role, "roles": [role], "admin": true, "app": true,
+                            "ip": "10.1.2.3", "userAgent": "flowline-test/1.0", "origin": "https://app.example",
+                        },
+                        "$env": {},
+                        "t": {
+                            "payload": {"password": "--redacted--", "name": "n"},
+                            "headers": {"cookie": "--redacted--", "x": 1},
+                        },
+                        "l": null,
+                        "boom": error,
+                    },
+                },
+            })
+        );
+    }
+);
+
+both!(
+    accountability_activity_writes_only_the_activity_row,
+    |app| async move {
+        let flow = logged_flow(&app, 1, json!("activity")).await;
+        let before = run_revision_count(&app).await;
+        assert_eq!(run_logged(&app, &flow).await.status, 200);
+        let runs = run_activity(&app, &flow.id).await;
+        assert_eq!(runs.len(), 1);
+        let (admin, _) = admin_ids(&app).await;
+        assert_eq!(
+            runs[0].row,
+            json!({
+                "action": "run", "user": admin, "collection": "directus_flows", "item": flow.id,
+                "ip": "10.1.2.3", "user_agent": "flowline-test/1.0", "origin": "https://app.example",
+            })
+        );
+        assert!(revisions_of(&app, runs[0].id).await.is_empty());
+        assert_eq!(run_revision_count(&app).await, before);
+    }
+);
+
+both!(accountability_null_writes_nothing, |app| async move {
+    let flow = logged_flow(&app, 1, Value::Null).await;
+    let activity = app.count("directus_activity").await;
+    let revisions = app.count("directus_revisions").await;
+    assert_eq!(run_logged(&app, &flow).await.status, 200);
+    assert!(run_activity(&app, &flow.id).await.is_empty());
+    assert_eq!(app.count("directus_activity").await, activity);
+    assert_eq!(app.count("directus_revisions").await, revisions);
+});
+
+both!(the_default_accountability_is_all, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .op("t", "transform", json!({"json": {"x": 1}}))
+        .insert(&app)
+        .await;
+    assert_json(&get(&app, &flow.url()).await, 200, json!({"x": 1}));
+    let runs = run_activity(&app, &flow.id).await;
+    assert_eq!(runs.len(), 1);
+    // An anonymous caller: no user, nothing from the request.
+    assert_eq!(
+        runs[0].row,
+        json!({"action": "run", "user": null, "collection": "directus_flows", "item": flow.id,
+               "ip": null, "user_agent": null, "origin": null})
+    );
+    let mut revision = revisions_of(&app, runs[0].id).await.remove(0);
+    strip_timing(&mut revision["data"]);
+    let trigger = trigger_value(&flow, "GET", json!({}), json!({}), json!({}));
+    assert_eq!(
+        revision["data"],
+        json!({
+            "steps": [{"operation": flow.op("t"), "key": "t", "status": "resolve", "options": {"json": {"x": 1}}}],
+            "data": {
+                "$trigger": trigger,
+                "$last": {"x": 1},
+                "$accountability": public_accountability(),
+                "$env": {},
+                "t": {"x": 1},
+            },
+        })
+    );
+});
+
+both!(a_flow_without_operations_logs_no_steps, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .accountability(json!("all"))
+        .insert(&app)
+        .await;
+    assert_eq!(get(&app, &flow.url()).await.status, 200);
+    let runs = run_activity(&app, &flow.id).await;
+    assert_eq!(runs.len(), 1);
+    let revision = revisions_of(&app, runs[0].id).await.remove(0);
+    assert_eq!(revision["data"]["steps"], json!([]));
+    let trigger = trigger_value(&flow, "GET", json!({}), json!({}), json!({}));
+    assert_eq!(
+        revision["data"]["data"],
+        json!({"$trigger": trigger, "$last": trigger, "$accountability": public_accountability(), "$env": {}})
+    );
+});
+
+both!(step_timing_is_recorded, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .op("wait", "sleep", json!({"milliseconds": 150}))
+        .then("t", "transform", json!({"json": 1}))
+        .insert(&app)
+        .await;
+    assert_eq!(get(&app, &flow.url()).await.status, 200);
+    let runs = run_activity(&app, &flow.id).await;
+    let revision = revisions_of(&app, runs[0].id).await.remove(0);
+    let steps = revision["data"]["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(steps.len(), 2);
+    let slept = steps[0]["duration_ms"].as_f64().expect("duration_ms");
+    assert!(slept >= 150.0, "sleep step took {slept} ms");
+    let first = steps[0]["started_at"]
+        .as_str()
+        .expect("started_at")
+        .to_string();
+    let second = steps[1]["started_at"]
+        .as_str()
+        .expect("started_at")
+        .to_string();
+    assert!(first <= second, "{first} then {second}");
+});
+
+both!(failed_triggers_write_no_log, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .method("POST")
+        .op("t", "transform", json!({"json": 1}))
+        .insert(&app)
+        .await;
+    assert_eq!(get(&app, &flow.url()).await.status, 403);
+    assert!(run_activity(&app, &flow.id).await.is_empty());
+});
