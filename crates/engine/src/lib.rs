@@ -223,7 +223,10 @@ impl Engine {
                 depth,
             })
             .await;
-        let value = run.select(return_option.as_deref()).unwrap_or(Value::Null);
+        let value = run
+            .select(return_option.as_deref())
+            .map_err(|err| Rejection::error(err.to_string()))?
+            .unwrap_or(Value::Null);
         Ok(declared::filter_output(&declared_flow.options, value))
     }
 }

@@ -45,16 +45,18 @@ pub struct Run {
 
 impl Run {
     /// The value selected by a flow's `return` option (§5.3): `$all`, a path, or nothing.
-    /// A path deeper than the limit gives `None`, as Directus's throw ends the run's answer.
-    pub fn select(&self, return_option: Option<&str>) -> Option<Value> {
+    /// An invalid path (deeper than the limit, bad syntax) is an error, as Directus's
+    /// lookup throws there.
+    pub fn select(
+        &self,
+        return_option: Option<&str>,
+    ) -> Result<Option<Value>, template::TemplateError> {
         match return_option {
-            Some("$all") => Some(Value::Object(self.chain.clone())),
+            Some("$all") => Ok(Some(Value::Object(self.chain.clone()))),
             Some(path) if !path.is_empty() => {
                 template::get_path(&Value::Object(self.chain.clone()), path)
-                    .ok()
-                    .flatten()
             }
-            _ => None,
+            _ => Ok(None),
         }
     }
 }

@@ -207,7 +207,10 @@ impl Engine {
             let admin = request.accountability.admin;
             return TriggerReply::Error(rejection.http.for_caller(admin));
         }
-        respond(run.select(return_option.as_deref()))
+        respond(
+            run.select(return_option.as_deref()),
+            request.accountability.admin,
+        )
     }
 
     /// `POST /operations/trigger/:id`: runs the operation's flow from that operation with the
@@ -240,13 +243,17 @@ impl Engine {
                 depth: 1,
             })
             .await;
-        respond(run.select(Some(&return_option)))
+        respond(run.select(Some(&return_option)), true)
     }
 }
 
-fn respond(result: Option<Value>) -> TriggerReply {
+fn respond(
+    result: Result<Option<Value>, crate::template::TemplateError>,
+    admin: bool,
+) -> TriggerReply {
     match result {
-        Some(value) if !falsy(&value) => TriggerReply::Json(value),
+        Ok(Some(value)) if !falsy(&value) => TriggerReply::Json(value),
+        Err(err) => TriggerReply::Error(Rejection::error(err.to_string()).http.for_caller(admin)),
         _ => TriggerReply::NoContent,
     }
 }
