@@ -306,8 +306,8 @@ both!(
         assert_eq!(
             revision["data"]["steps"],
             json!([
-                {"operation": flow.op("a"), "key": "a", "status": "resolve", "options": {"json": {"a": 1}}},
-                {"operation": flow.op("mystery"), "key": "mystery", "status": "unknown", "options": null},
+                {"operation": flow.op("a"), "key": "a", "status": "resolve", "options": {"json": {"a": 1}}, "output": {"a": 1}},
+                {"operation": flow.op("mystery"), "key": "mystery", "status": "unknown", "options": null, "output": null},
             ])
         );
         assert_eq!(revision["data"]["data"], chain);

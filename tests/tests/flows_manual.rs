@@ -400,7 +400,7 @@ both!(
         strip_timing(&mut revision["data"]);
         assert_eq!(
             revision["data"]["steps"],
-            json!([{"operation": flow.op("b"), "key": "b", "status": "resolve", "options": {"json": {"b": 2}}}])
+            json!([{"operation": flow.op("b"), "key": "b", "status": "resolve", "options": {"json": {"b": 2}}, "output": {"b": 2}}])
         );
     }
 );

@@ -106,6 +106,8 @@ both!(
                             "status": "resolve",
                             // Steps keep the rendered options (only env values are redacted).
                             "options": {"json": "{\"payload\": {\"password\": \"hunter2\", \"name\": \"n\"}, \"headers\": {\"cookie\": \"c\", \"x\": 1}}"},
+                            // Outputs are redacted like the chain.
+                            "output": {"payload": {"password": "--redacted--", "name": "n"}, "headers": {"cookie": "--redacted--", "x": 1}},
                         },
                         {
                             "operation": flow.op("l"),
@@ -113,12 +115,14 @@ both!(
                             "status": "resolve",
                             // The log operation renders against the redacted chain.
                             "options": {"message": "by --redacted-- with hunter2"},
+                            "output": null,
                         },
                         {
                             "operation": flow.op("boom"),
                             "key": "boom",
                             "status": "reject",
                             "options": {"code": "done", "status": 409, "message": "Done"},
+                            "output": error,
                         },
                     ],
                     "data": {
@@ -193,7 +197,7 @@ both!(the_default_accountability_is_all, |app| async move {
     assert_eq!(
         revision["data"],
         json!({
-            "steps": [{"operation": flow.op("t"), "key": "t", "status": "resolve", "options": {"json": {"x": 1}}}],
+            "steps": [{"operation": flow.op("t"), "key": "t", "status": "resolve", "options": {"json": {"x": 1}}, "output": {"x": 1}}],
             "data": {
                 "$trigger": trigger,
                 "$last": {"x": 1},

@@ -82,7 +82,14 @@ async fn insert(
     let steps: Vec<Value> = run
         .steps
         .iter()
-        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+        .map(|s| {
+            let mut step = serde_json::to_value(s).unwrap_or(Value::Null);
+            // Outputs are chain data: redacted like the chain.
+            if let Some(output) = step.get_mut("output") {
+                *output = redact::secrets(output);
+            }
+            step
+        })
         .collect();
     let data = json!({
         "steps": redact::env_values(&Value::Array(steps), env),

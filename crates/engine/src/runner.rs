@@ -29,6 +29,9 @@ pub struct Step {
     pub key: String,
     pub status: Status,
     pub options: Value,
+    /// What the operation put into the chain (its result, or its error data). Directus
+    /// logs only the final chain; flowline keeps each step's output too.
+    pub output: Value,
     pub started_at: String,
     pub duration_ms: f64,
 }
@@ -114,6 +117,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
                 key: op.key.clone(),
                 status: Status::Unknown,
                 options: Value::Null,
+                output: Value::Null,
                 started_at,
                 duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             });
@@ -163,6 +167,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
             key: op.key.clone(),
             status,
             options,
+            output: chain.get(&op.key).cloned().unwrap_or(Value::Null),
             started_at,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         });
