@@ -281,9 +281,7 @@ impl ItemsService {
         collection: &str,
         items: Vec<Value>,
     ) -> Result<Vec<String>> {
-        self.authorize(acc)?;
-        check_batch(items.len())?;
-        let coll = self.writable(collection)?;
+        let coll = self.prepare_write(acc, collection, items.len())?;
         self.transaction(acc, |w, tx| {
             Box::pin(async move {
                 let mut keys = Vec::with_capacity(items.len());
@@ -303,9 +301,7 @@ impl ItemsService {
         keys: Vec<String>,
         data: Value,
     ) -> Result<Vec<String>> {
-        self.authorize(acc)?;
-        check_batch(keys.len())?;
-        let coll = self.writable(collection)?;
+        let coll = self.prepare_write(acc, collection, keys.len())?;
         if !data.is_object() {
             return Err(Error::payload("\"data\" must be of type object"));
         }
@@ -327,9 +323,7 @@ impl ItemsService {
         collection: &str,
         items: Vec<Value>,
     ) -> Result<Vec<String>> {
-        self.authorize(acc)?;
-        check_batch(items.len())?;
-        let coll = self.writable(collection)?;
+        let coll = self.prepare_write(acc, collection, items.len())?;
         self.transaction(acc, |w, tx| {
             Box::pin(async move {
                 let mut keys = Vec::with_capacity(items.len());
@@ -357,9 +351,7 @@ impl ItemsService {
         collection: &str,
         keys: Vec<String>,
     ) -> Result<Vec<String>> {
-        self.authorize(acc)?;
-        check_batch(keys.len())?;
-        let coll = self.writable(collection)?;
+        let coll = self.prepare_write(acc, collection, keys.len())?;
         self.transaction(acc, |w, tx| {
             Box::pin(async move {
                 w.delete(tx, coll, &keys).await?;
@@ -367,6 +359,18 @@ impl ItemsService {
             })
         })
         .await
+    }
+
+    /// What every write checks first: an admin caller, a bounded batch, a writable collection.
+    fn prepare_write(
+        &self,
+        acc: &Accountability,
+        collection: &str,
+        len: usize,
+    ) -> Result<&Collection> {
+        self.authorize(acc)?;
+        check_batch(len)?;
+        self.writable(collection)
     }
 
     fn writable(&self, collection: &str) -> Result<&Collection> {
@@ -757,48 +761,11 @@ impl<'s> Writer<'s> {
         written: Option<&Map<String, Value>>,
     ) -> Result<()> {
         let backend = self.backend;
-        let user = self
-            .acc
-            .user
-            .as_deref()
-            .and_then(|u| uuid::Uuid::parse_str(u).ok())
-            .map_or_else(
-                || sql::bind(backend, FieldKind::Uuid, "user", &Value::Null),
-                |u| Ok(sql::uuid_value(backend, u)),
-            )?;
-        let text = |v: &Option<String>| Expr::val(v.clone());
-        let mut stmt = Sql::insert();
-        stmt.into_table(Alias::new("directus_activity"))
-            .columns(
-                [
-                    "action",
-                    "user",
-                    "timestamp",
-                    "ip",
-                    "user_agent",
-                    "collection",
-                    "item",
-                    "origin",
-                ]
-                .map(Alias::new),
-            )
-            .values([
-                Expr::val(event.as_str()),
-                Expr::val(user),
-                Expr::val(sql::timestamp_value(backend, chrono::Utc::now())),
-                text(&self.acc.ip),
-                text(&self.acc.user_agent),
-                Expr::val(coll.name),
-                Expr::val(key),
-                text(&self.acc.origin),
-            ])
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .returning_col(Alias::new("id"));
-        let row = tx.query_one(&stmt).await?;
-        let (Some(row), Some(written)) = (row, written) else {
+        let activity =
+            crate::activity::insert(tx, event.as_str(), Some(self.acc), coll.name, key).await?;
+        let Some(written) = written else {
             return Ok(());
         };
-        let activity = sql::decode(backend, &row, 0, sql::Decode::Integer)?;
         let mut node = ReadNode::new(coll.name);
         for field in coll.columns() {
             node.select.push(crate::query::Select::Field {
@@ -817,23 +784,15 @@ impl<'s> Writer<'s> {
             .filter(|(name, _)| coll.field(name).is_some_and(Field::has_column))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let mut stmt = Sql::insert();
-        stmt.into_table(Alias::new("directus_revisions"))
-            .columns(["activity", "collection", "item", "data", "delta"].map(Alias::new))
-            .values([
-                Expr::val(sql::bind(
-                    backend,
-                    FieldKind::Integer,
-                    "activity",
-                    &activity,
-                )?),
-                Expr::val(coll.name),
-                Expr::val(key),
-                Expr::val(sql::json_value(backend, &data)),
-                Expr::val(sql::json_value(backend, &Value::Object(delta))),
-            ])
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        tx.execute(&stmt).await?;
+        crate::activity::insert_revision(
+            tx,
+            activity,
+            coll.name,
+            key,
+            &data,
+            &Value::Object(delta),
+        )
+        .await?;
         Ok(())
     }
 

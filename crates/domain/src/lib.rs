@@ -2,6 +2,7 @@
 //! and the items service through which every read and write goes. No GraphQL, no HTTP.
 
 pub mod accountability;
+pub mod activity;
 pub mod aggregate;
 pub mod catalog;
 pub mod error;

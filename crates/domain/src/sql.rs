@@ -213,23 +213,29 @@ pub fn json_count(backend: DbBackend, expr: Expr) -> Expr {
     }
 }
 
-/// Extracts the value at a dotted path of a JSON column as text (strings unquoted, numbers
-/// and booleans as written, `NULL` when absent), alike on both backends, so that `_json`
-/// compares a filter value's text with it.
-pub fn json_path(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
+/// The segments of a dotted JSON path (`a.b`, `$.a.b`); only plain keys are accepted, since
+/// they are written into the SQL text.
+fn json_segments(path: &str) -> Result<Vec<&str>> {
     let segments: Vec<&str> = path
         .trim_start_matches("$.")
         .split('.')
         .filter(|s| !s.is_empty())
         .collect();
-    if segments.is_empty()
-        || segments.iter().any(|s| {
-            !s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-    {
+    let plain = |s: &&str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if segments.is_empty() || !segments.iter().all(plain) {
         return Err(Error::query(format!("Invalid JSON path \"{path}\"")));
     }
+    Ok(segments)
+}
+
+/// Extracts the value at a dotted path of a JSON column as text (strings unquoted, numbers
+/// and booleans as written, `NULL` when absent), alike on both backends, so that `_json`
+/// compares a filter value's text with it.
+pub fn json_path(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
+    let segments = json_segments(path)?;
     Ok(match backend {
         DbBackend::Postgres => custom(
             backend,
@@ -254,19 +260,7 @@ pub fn json_path(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
 
 /// `json(field, path)` in `fields`: the JSON value at a path.
 pub fn json_path_value(backend: DbBackend, expr: Expr, path: &str) -> Result<Expr> {
-    let segments: Vec<&str> = path
-        .trim_start_matches("$.")
-        .split('.')
-        .filter(|s| !s.is_empty())
-        .collect();
-    if segments.is_empty()
-        || segments.iter().any(|s| {
-            !s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-    {
-        return Err(Error::query(format!("Invalid JSON path \"{path}\"")));
-    }
+    let segments = json_segments(path)?;
     Ok(match backend {
         DbBackend::Postgres => custom(
             backend,

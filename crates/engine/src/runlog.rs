@@ -2,9 +2,7 @@
 //! plus a `directus_revisions` row holding the steps and the final chain when it is `all`.
 
 use domain::Accountability;
-use domain::sql::{json_value, timestamp_value, uuid_value};
-use sea_orm::sea_query::{Alias, Expr, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use crate::plan::FlowPlan;
@@ -34,51 +32,11 @@ async fn insert(
     acc: Option<&Accountability>,
     env: &Map<String, Value>,
     with_revision: bool,
-) -> Result<(), sea_orm::DbErr> {
-    let backend = db.get_database_backend();
-    let user = acc
-        .and_then(|a| a.user.as_deref())
-        .and_then(|u| uuid::Uuid::parse_str(u).ok())
-        .map(|u| uuid_value(backend, u));
-    let text = |v: Option<&String>| Expr::val(v.cloned());
-    let mut stmt = Query::insert();
-    stmt.into_table(Alias::new("directus_activity"))
-        .columns(
-            [
-                "action",
-                "user",
-                "timestamp",
-                "ip",
-                "user_agent",
-                "collection",
-                "item",
-                "origin",
-            ]
-            .map(Alias::new),
-        )
-        .values_panic([
-            Expr::val("run"),
-            Expr::val(user.unwrap_or(match backend {
-                // A typed NULL: PostgreSQL's column is a uuid.
-                sea_orm::DbBackend::Postgres => sea_orm::sea_query::Value::Uuid(None),
-                _ => sea_orm::sea_query::Value::String(None),
-            })),
-            Expr::val(timestamp_value(backend, chrono::Utc::now())),
-            text(acc.and_then(|a| a.ip.as_ref())),
-            text(acc.and_then(|a| a.user_agent.as_ref())),
-            Expr::val("directus_flows"),
-            Expr::val(flow.id.clone()),
-            text(acc.and_then(|a| a.origin.as_ref())),
-        ])
-        .returning_col(Alias::new("id"));
-    let row = db.query_one(&stmt).await?;
+) -> Result<(), domain::Error> {
+    let activity = domain::activity::insert(db, "run", acc, "directus_flows", &flow.id).await?;
     if !with_revision {
         return Ok(());
     }
-    let Some(row) = row else { return Ok(()) };
-    let activity: i64 = row
-        .try_get_by_index::<i64>(0)
-        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))?;
     let steps: Vec<Value> = run
         .steps
         .iter()
@@ -95,15 +53,14 @@ async fn insert(
         "steps": redact::env_values(&Value::Array(steps), env),
         "data": redact::env_values(&redact::secrets(&Value::Object(run.chain.clone())), env),
     });
-    let mut stmt = Query::insert();
-    stmt.into_table(Alias::new("directus_revisions"))
-        .columns(["activity", "collection", "item", "data"].map(Alias::new))
-        .values_panic([
-            Expr::val(activity),
-            Expr::val("directus_flows"),
-            Expr::val(flow.id.clone()),
-            Expr::val(json_value(backend, &data)),
-        ]);
-    db.execute(&stmt).await?;
+    domain::activity::insert_revision(
+        db,
+        activity,
+        "directus_flows",
+        &flow.id,
+        &data,
+        &Value::Null,
+    )
+    .await?;
     Ok(())
 }

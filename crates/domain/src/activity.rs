@@ -1,0 +1,97 @@
+//! Writing `directus_activity` and `directus_revisions` rows: one place for the writes the
+//! items service logs and the runs the engine logs.
+
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, Query as Sql};
+use serde_json::Value;
+
+use crate::accountability::Accountability;
+use crate::catalog::FieldKind;
+use crate::error::{Error, Result};
+use crate::sql;
+
+/// Inserts an activity row (`create`, `update`, `delete`, `run`) and answers its id.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    action: &str,
+    acc: Option<&Accountability>,
+    collection: &str,
+    item: &str,
+) -> Result<i64> {
+    let backend = db.get_database_backend();
+    let user = acc
+        .and_then(|a| a.user.as_deref())
+        .and_then(|u| uuid::Uuid::parse_str(u).ok())
+        .map_or_else(
+            // A typed NULL: PostgreSQL's column is a uuid.
+            || sql::bind(backend, FieldKind::Uuid, "user", &Value::Null),
+            |u| Ok(sql::uuid_value(backend, u)),
+        )?;
+    let text = |v: Option<&String>| Expr::val(v.cloned());
+    let mut stmt = Sql::insert();
+    stmt.into_table(Alias::new("directus_activity"))
+        .columns(
+            [
+                "action",
+                "user",
+                "timestamp",
+                "ip",
+                "user_agent",
+                "collection",
+                "item",
+                "origin",
+            ]
+            .map(Alias::new),
+        )
+        .values([
+            Expr::val(action),
+            Expr::val(user),
+            Expr::val(sql::timestamp_value(backend, chrono::Utc::now())),
+            text(acc.and_then(|a| a.ip.as_ref())),
+            text(acc.and_then(|a| a.user_agent.as_ref())),
+            Expr::val(collection),
+            Expr::val(item),
+            text(acc.and_then(|a| a.origin.as_ref())),
+        ])
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .returning_col(Alias::new("id"));
+    let row = db
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| Error::Internal("activity insert returned no id".into()))?;
+    sql::decode(backend, &row, 0, sql::Decode::Integer)?
+        .as_i64()
+        .ok_or_else(|| Error::Internal("activity id is not a number".into()))
+}
+
+/// Inserts the revision of an activity row; `delta` is null for runs.
+pub async fn insert_revision(
+    db: &impl ConnectionTrait,
+    activity: i64,
+    collection: &str,
+    item: &str,
+    data: &Value,
+    delta: &Value,
+) -> Result<()> {
+    let backend = db.get_database_backend();
+    let json = |v: &Value| {
+        if v.is_null() {
+            sql::bind(backend, FieldKind::Json, "delta", v)
+        } else {
+            Ok(sql::json_value(backend, v))
+        }
+    };
+    let mut stmt = Sql::insert();
+    stmt.into_table(Alias::new("directus_revisions"))
+        .columns(["activity", "collection", "item", "data", "delta"].map(Alias::new))
+        .values([
+            Expr::val(activity),
+            Expr::val(collection),
+            Expr::val(item),
+            Expr::val(json(data)?),
+            Expr::val(json(delta)?),
+        ])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    db.execute(&stmt).await?;
+    Ok(())
+}
