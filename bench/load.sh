@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# Load benchmark of flowline (issue 6): builds the server, starts it on SQLite (a temp file)
+# and, when PostgreSQL answers on 127.0.0.1:5432, on PostgreSQL (a schema it creates and
+# drops), seeds the data set over the API (bench/seed.py), loads each hot path with wrk on
+# loopback and prints one table: req/s, p50, p99, the server's peak RSS and the fraction of
+# /server/ping throughput. Then, unless quick, the growth benchmarks (10,000 flows).
+#
+#   bash bench/load.sh            # BENCH_SECONDS (15) per path, release build, growth too
+#   bash bench/load.sh --quick    # 2 s per path, debug build, no growth: what CI runs
+#
+# Options: --quick, --release / --debug (which build; release unless quick), --no-build (the
+# binary as it is), --sqlite / --postgres (one backend only), --growth / --no-growth.
+# Environment: BENCH_SECONDS (15), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
+# BENCH_GROWTH_FLOWS (10000), BENCH_GROWTH_OPS (10), BENCH_CHAIN (1000),
+# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test), CARGO_TARGET_DIR.
+#
+# It asserts no timing: it fails only when it cannot build, start or seed the server.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+build=1
+profile=""
+backends="sqlite postgres"
+growth=""
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --debug) profile=debug ;;
+    --release) profile=release ;;
+    --no-build) build=0 ;;
+    --sqlite) backends=sqlite ;;
+    --postgres) backends=postgres ;;
+    --growth) growth=1 ;;
+    --no-growth) growth=0 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+if [ "$quick" = 1 ]; then
+  # A smoke run: it keeps the harness from rotting, its figures mean little. The debug build
+  # is the one `cargo test` has mostly built already; a release build with LTO takes minutes.
+  seconds="${BENCH_SECONDS_QUICK:-2}"
+  growth="${growth:-0}"
+  profile="${profile:-debug}"
+else
+  seconds="${BENCH_SECONDS:-15}"
+  growth="${growth:-1}"
+  profile="${profile:-release}"
+fi
+connections="${BENCH_CONNECTIONS:-32}"
+threads="${BENCH_THREADS:-1}"
+growth_flows="${BENCH_GROWTH_FLOWS:-10000}"
+growth_ops="${BENCH_GROWTH_OPS:-10}"
+chain_len="${BENCH_CHAIN:-1000}"
+pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowline/target}"
+token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+
+say() { echo "bench: $*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  say "installing wrk"
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    timeout 300 apt-get update -qq >/dev/null 2>&1 || true
+    timeout 300 apt-get install -y -qq wrk >/dev/null 2>&1 || true
+  fi
+  command -v wrk >/dev/null 2>&1 || { say "wrk is missing and could not be installed"; exit 1; }
+fi
+for tool in curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || { say "$tool is missing"; exit 1; }
+done
+
+# --- build --------------------------------------------------------------------------------
+if [ "$build" = 0 ]; then
+  say "not building: using the $profile binary as it is"
+elif [ "$profile" = release ]; then
+  say "cargo build --release -p flowline"
+  cargo build --release --locked -p flowline >&2 || { say "build failed"; exit 1; }
+else
+  say "cargo build -p flowline"
+  cargo build --locked -p flowline >&2 || { say "build failed"; exit 1; }
+fi
+bin="$CARGO_TARGET_DIR/$profile/flowline"
+[ -x "$bin" ] || { say "no binary at $bin"; exit 1; }
+
+# --- scratch space, servers and clean-up --------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/flowline-bench.XXXXXX")"
+server_pid=""
+sampler_pid=""
+pg_schema=""
+
+stop_server() {
+  if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""; fi
+  if [ -n "$server_pid" ]; then
+    kill -INT "$server_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+  fi
+}
+drop_schema() {
+  if [ -n "$pg_schema" ]; then
+    psql_run "DROP SCHEMA IF EXISTS \"$pg_schema\" CASCADE" >/dev/null 2>&1
+    pg_schema=""
+  fi
+}
+cleanup() {
+  stop_server
+  drop_schema
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+postgres_up() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h 127.0.0.1 -p 5432
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+psql_run() {
+  if command -v psql >/dev/null 2>&1; then
+    timeout 30 psql -q -X -v ON_ERROR_STOP=1 "$pg_url" -c "$1"
+  else
+    return 1
+  fi
+}
+
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  return 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Starts the server on $1 (a DATABASE_URL); sets server_pid, base and startup_ms (from the
+# spawn until /server/ping answers).
+start_server() {
+  local url="$1" log="$2" port started
+  port="$(free_port)" || { say "no free port"; return 1; }
+  base="http://127.0.0.1:$port"
+  started="$(now_ms)"
+  DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" ADMIN_TOKEN="$token" LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
+    "$bin" >>"$log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 12000); do
+    if curl -sf -o /dev/null --max-time 1 "$base/server/ping"; then
+      startup_ms=$(($(now_ms) - started))
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { say "the server exited; its log:"; tail -20 "$log" >&2; server_pid=""; return 1; }
+    sleep 0.005
+  done
+  say "the server did not answer within two minutes"
+  return 1
+}
+
+rss_kib() { local k v _; while read -r k v _; do [ "$k" = VmRSS: ] && { echo "$v"; return; }; done <"/proc/$1/status"; echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# Samples the server's RSS every 50 ms into $1 (the peak, KiB) until killed.
+sample_rss() {
+  local out="$1" peak=0 v
+  while kill -0 "$server_pid" 2>/dev/null; do
+    v="$(rss_kib "$server_pid")"
+    if [ "$v" -gt "$peak" ]; then peak="$v"; echo "$peak" >"$out"; fi
+    sleep 0.05
+  done
+}
+
+# wrk's latency text (1.23ms, 850.00us, 1.02s) in milliseconds.
+to_ms() {
+  awk -v t="$1" 'BEGIN {
+    if (t ~ /us$/) { sub(/us$/, "", t); printf "%.2f", t / 1000 }
+    else if (t ~ /ms$/) { sub(/ms$/, "", t); printf "%.2f", t }
+    else if (t ~ /m$/) { sub(/m$/, "", t); printf "%.0f", t * 60000 }
+    else if (t ~ /s$/) { sub(/s$/, "", t); printf "%.1f", t * 1000 }
+    else printf "?" }'
+}
+
+results="$work/results.tsv"
+: >"$results"
+
+# Loads one path: run_wrk BACKEND LABEL PATH [lua script] [auth]. Appends a row to $results.
+run_wrk() {
+  local backend="$1" label="$2" path="$3" script="${4:-}" auth="${5:-}"
+  local out="$work/wrk.$backend.$label"
+  local args=(-t"$threads" -c"$connections" -d"${seconds}s" --latency --timeout 5s)
+  [ -n "$script" ] && args+=(-s "$script")
+  [ -n "$auth" ] && args+=(-H "Authorization: Bearer $token")
+  local peak_file="$work/peak.$backend.$label"
+  echo 0 >"$peak_file"
+  sample_rss "$peak_file" &
+  sampler_pid=$!
+  timeout $((seconds + 30)) wrk "${args[@]}" "$base$path" >"$out" 2>&1
+  kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
+  local rps p50 p99 errors peak
+  rps="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+  p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
+  p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
+  errors="$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")"
+  peak="$(cat "$peak_file")"
+  [ -n "$rps" ] || { say "$label on $backend: wrk gave no figures"; sed 's/^/  wrk: /' "$out" >&2; rps=0; }
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$backend" "$label" "$path" "$rps" "$p50" "$p99" "$peak" "$errors" >>"$results"
+  say "$(printf '%-8s %-14s %10s req/s  p50 %7s ms  p99 %7s ms  peak RSS %6s MiB  errors %s' \
+    "$backend" "$label" "$rps" "$p50" "$p99" "$(mib "$peak")" "$errors")"
+}
+
+# wrk scripts for the POST paths.
+cat >"$work/graphql.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"query":"{ flows(limit:25){ id name status operations { key type } } }"}'
+EOF
+cat >"$work/trigger.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"n": 3, "name": "Ada"}'
+EOF
+
+growth_rows="$work/growth.tsv"
+: >"$growth_rows"
+note_growth() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$growth_rows"; say "$1 growth: $2: $3"; }
+
+# --- one backend --------------------------------------------------------------------------
+bench_backend() {
+  local backend="$1" url="$2" ids null_id all_id idle
+  local log="$work/server.$backend.log"
+  say "== $backend"
+  start_server "$url" "$log" || return 1
+  say "started in ${startup_ms} ms (empty database)"
+  ids="$(timeout 300 python3 bench/seed.py base "$base" "$token")" || { say "seeding failed"; return 1; }
+  read -r null_id all_id <<<"$ids"
+  # A few requests of each kind before measuring, then let the server settle.
+  for _ in 1 2 3; do
+    curl -sf -o /dev/null -H "Authorization: Bearer $token" "$base/flows?limit=25"
+    curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' -d '{"n":3,"name":"Ada"}' "$base/flows/trigger/$null_id"
+  done
+  sleep 1
+  idle="$(rss_kib "$server_pid")"
+  printf '%s\tidle\t-\t-\t-\t-\t%s\t-\n' "$backend" "$idle" >>"$results"
+  say "idle RSS $(mib "$idle") MiB"
+  run_wrk "$backend" ping "/server/ping"
+  run_wrk "$backend" rest_list "/flows?limit=25" "" auth
+  run_wrk "$backend" graphql_list "/graphql/system" "$work/graphql.lua" auth
+  run_wrk "$backend" webhook_null "/flows/trigger/$null_id" "$work/trigger.lua"
+  run_wrk "$backend" webhook_all "/flows/trigger/$all_id" "$work/trigger.lua"
+  if [ "$growth" = 1 ]; then bench_growth "$backend" "$url" "$log"; fi
+  stop_server
+}
+
+# --- growth: 10,000 flows of 10 operations, a long chain ----------------------------------
+bench_growth() {
+  local backend="$1" url="$2" log="$3" started probe probe_flow probe_op edits chain_id ms_off ms_on
+  say "seeding $growth_flows flows of $growth_ops operations"
+  started="$(now_ms)"
+  timeout 1800 python3 bench/seed.py growth "$base" "$token" "$growth_flows" "$growth_ops" || { say "growth seeding failed"; return 1; }
+  note_growth "$backend" "seeding $growth_flows flows over the API" "$(( $(now_ms) - started )) ms"
+  probe="$(timeout 60 python3 bench/seed.py probe "$base" "$token")" || return 1
+  read -r probe_flow probe_op <<<"$probe"
+  # Restart on the same database: start-up with every flow loaded into the plan.
+  stop_server
+  start_server "$url" "$log" || return 1
+  note_growth "$backend" "start-up until /server/ping answers, $growth_flows flows" "$startup_ms ms"
+  note_growth "$backend" "RSS idle with $growth_flows flows" "$(mib "$(rss_kib "$server_pid")") MiB"
+  run_wrk "$backend" list_filtered "/flows?filter%5Bstatus%5D%5B_eq%5D=inactive&limit=25" "" auth
+  edits="$(timeout 300 python3 bench/seed.py edit "$base" "$token" "$probe_flow" "$probe_op" 5)" || return 1
+  note_growth "$backend" "edit visible to triggers (PATCH sent -> trigger answers it), 5 edits" "$edits ms"
+  chain_id="$(timeout 300 python3 bench/seed.py chain "$base" "$token" "$chain_len" null)" || return 1
+  ms_off="$(timeout 600 python3 bench/seed.py time "$base" "$chain_id" 5)" || return 1
+  chain_id="$(timeout 300 python3 bench/seed.py chain "$base" "$token" "$chain_len" all)" || return 1
+  ms_on="$(timeout 600 python3 bench/seed.py time "$base" "$chain_id" 5)" || return 1
+  note_growth "$backend" "chain of $chain_len transforms, per operation (logging off / all)" \
+    "$(awk -v a="$ms_off" -v b="$ms_on" -v n="$chain_len" 'BEGIN { printf "%.1f us / %.1f us (run %s ms / %s ms)", a * 1000 / n, b * 1000 / n, a, b }')"
+}
+
+failed=0
+for backend in $backends; do
+  case "$backend" in
+    sqlite)
+      bench_backend sqlite "sqlite://$work/bench.db" || { say "sqlite run failed"; failed=1; }
+      stop_server
+      ;;
+    postgres)
+      if ! postgres_up; then say "PostgreSQL is not reachable on 127.0.0.1:5432: skipped"; continue; fi
+      pg_schema="flowline_bench_$$_$(date +%s)"
+      if ! psql_run "CREATE SCHEMA \"$pg_schema\"" >/dev/null; then say "cannot create a schema: PostgreSQL skipped"; pg_schema=""; continue; fi
+      sep='?'; case "$pg_url" in *\?*) sep='&' ;; esac
+      bench_backend postgres "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}" || { say "postgres run failed"; failed=1; }
+      stop_server
+      drop_schema
+      ;;
+  esac
+done
+
+# --- the report ---------------------------------------------------------------------------
+echo
+echo "flowline load benchmark: $profile build, wrk -t$threads -c$connections -d${seconds}s, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+awk -F'\t' '
+  BEGIN { printf "| %-8s | %-14s | %-42s | %10s | %8s | %8s | %9s | %7s | %6s |\n", "backend", "path", "request", "req/s", "p50 ms", "p99 ms", "RSS MiB", "x ping", "errors"
+          printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------", "----------------", "--------------------------------------------", "-----------:", "---------:", "---------:", "----------:", "--------:", "-------:" }
+  { rows[NR] = $0; if ($2 == "ping") ping[$1] = $4 }
+  END {
+    for (i = 1; i <= NR; i++) {
+      split(rows[i], f, "\t")
+      req = f[3]
+      if (f[2] == "ping") req = "GET /server/ping"
+      else if (f[2] == "rest_list") req = "GET /flows?limit=25"
+      else if (f[2] == "graphql_list") req = "POST /graphql/system flows(limit:25)"
+      else if (f[2] == "webhook_null") req = "POST /flows/trigger (accountability null)"
+      else if (f[2] == "webhook_all") req = "POST /flows/trigger (accountability all)"
+      else if (f[2] == "list_filtered") req = "GET /flows?filter[status]... (growth set)"
+      else if (f[2] == "idle") req = "(idle, after seeding)"
+      frac = (f[4] != "-" && ping[f[1]] > 0) ? sprintf("%.2f", f[4] / ping[f[1]]) : "-"
+      rps = (f[4] == "-") ? "-" : sprintf("%.0f", f[4])
+      printf "| %-8s | %-14s | %-42s | %10s | %8s | %8s | %9.1f | %7s | %6s |\n", f[1], f[2], req, rps, f[5], f[6], f[7] / 1024, frac, f[8]
+    }
+  }' "$results"
+if [ -s "$growth_rows" ]; then
+  echo
+  echo "| backend | growth measure | result |"
+  echo "|---|---|---|"
+  awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$growth_rows"
+fi
+exit "$failed"

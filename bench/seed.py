@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Data sets and probes of bench/load.sh, over flowline's REST API only (loopback).
+
+  seed.py base   URL TOKEN            50 flows of 3 operations; prints "<id null> <id all>"
+  seed.py growth URL TOKEN N OPS      N more flows of OPS operations (one in ten inactive)
+  seed.py probe  URL TOKEN            a webhook flow answering its transform's "v"; prints
+                                      "<flow id> <operation id>"
+  seed.py edit   URL TOKEN FLOW OP K  K edits of the probe; prints the ms from sending each
+                                      PATCH until a trigger answers the new value
+  seed.py chain  URL TOKEN N ACC      one webhook flow of N chained transform operations with
+                                      accountability ACC ("null" or "all"); prints its id
+  seed.py time   URL FLOW K           K sequential POST triggers; prints the median ms
+
+Flows and operations get fixed, readable ids, so a run is easy to inspect afterwards.
+Only the standard library: it runs wherever python3 does.
+"""
+
+import json
+import statistics
+import sys
+import time
+import urllib.request
+
+BATCH = 100  # flows per batch POST
+
+
+def call(url, token, method, path, body=None, timeout=300):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as reply:
+            text = reply.read()
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"{method} {path}: {err.code} {err.read()[:500]!r}") from None
+    return json.loads(text) if text else None
+
+
+def fid(kind, n):
+    """A flow id: kind 0 base, 1 growth, 2 probe, 3 chain."""
+    return f"f10e0000-0000-4000-8{kind:03d}-{n:012d}"
+
+
+def oid(kind, n, i):
+    return f"0e{i:06d}-0000-4000-8{kind:03d}-{n:012d}"
+
+
+def flow_doc(kind, n, ops, name, accountability="all", status="active", options=None):
+    """A flow with `ops` = [(key, type, options)], chained by resolve, first one the root.
+
+    Nested operations are created in list order and a link target must exist first, so the
+    list is sent from the last operation back to the first."""
+    ids = [oid(kind, n, i + 1) for i in range(len(ops))]
+    nested = []
+    for i in reversed(range(len(ops))):
+        key, kind_, opts = ops[i]
+        nested.append({
+            "id": ids[i], "name": key, "key": key, "type": kind_,
+            "position_x": 20 * (i + 1), "position_y": 1, "options": opts,
+            "resolve": ids[i + 1] if i + 1 < len(ops) else None, "reject": None,
+        })
+    doc = {
+        "id": fid(kind, n), "name": name, "icon": "bolt", "status": status,
+        "trigger": "webhook", "accountability": accountability,
+        "options": options or {"method": "POST", "async": False, "return": "$last"},
+        "operations": nested,
+    }
+    return doc, (fid(kind, n), ids[0] if ids else None)
+
+
+def three_ops():
+    """transform -> condition -> log, as in issue 6."""
+    return [
+        ("transform", "transform", {"json": {
+            "n": "{{ $trigger.body.n }}", "greeting": "hello {{ $trigger.body.name }}"}}),
+        ("check", "condition", {"filter": {"$trigger": {"body": {"n": {"_gte": 0}}}}}),
+        ("log", "log", {"message": "n={{ transform.n }} {{ transform.greeting }}"}),
+    ]
+
+
+def create(url, token, docs_roots):
+    """Creates the flows in batches, then points each at its first operation."""
+    for start in range(0, len(docs_roots), BATCH):
+        chunk = docs_roots[start:start + BATCH]
+        call(url, token, "POST", "/flows?fields=id", [d for d, _ in chunk])
+        links = [{"id": f, "operation": o} for _, (f, o) in chunk if o]
+        if links:
+            call(url, token, "PATCH", "/flows?fields=id", links)
+
+
+def base(url, token):
+    docs = []
+    for n in range(1, 51):
+        # Flow 1 runs without logging, flow 2 with `all`; the others alternate.
+        acc = None if n % 2 == 1 else "all"
+        docs.append(flow_doc(0, n, three_ops(), f"Bench flow {n}", accountability=acc))
+    create(url, token, docs)
+    print(fid(0, 1), fid(0, 2))
+
+
+def growth(url, token, count, per_flow):
+    docs = []
+    for n in range(1, count + 1):
+        ops = [(f"step_{i}", "transform", {"json": {"i": i, "prev": "{{ $last }}"}})
+               for i in range(per_flow)]
+        status = "inactive" if n % 10 == 0 else "active"
+        docs.append(flow_doc(1, n, ops, f"Growth flow {n}", accountability=None, status=status))
+    create(url, token, docs)
+
+
+def probe(url, token):
+    ops = [("t", "transform", {"json": {"v": 0}})]
+    doc = flow_doc(2, 1, ops, "Edit probe", accountability=None,
+                   options={"method": "POST", "async": False, "return": "$last.v"})
+    create(url, token, [doc])
+    print(doc[1][0], doc[1][1])
+
+
+def edit(url, token, flow, op, rounds):
+    out = []
+    for v in range(1, rounds + 1):
+        started = time.perf_counter()
+        call(url, token, "PATCH", f"/operations/{op}?fields=id", {"options": {"json": {"v": v}}})
+        deadline = started + 30
+        while True:
+            got = call(url, None, "POST", f"/flows/trigger/{flow}", {})
+            if got == v:
+                out.append((time.perf_counter() - started) * 1000)
+                break
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"edit {v} not visible after 30 s (answer {got!r})")
+        time.sleep(0.2)
+    print(" ".join(f"{ms:.1f}" for ms in out))
+
+
+def chain(url, token, length, acc):
+    ops = [(f"step_{i}", "transform", {"json": {"i": i, "prev": "{{ $last.i }}"}})
+           for i in range(length)]
+    n = 1 if acc == "null" else 2
+    doc = flow_doc(3, n, ops, f"Chain of {length} ({acc})",
+                   accountability=None if acc == "null" else acc,
+                   options={"method": "POST", "async": False, "return": "$last.i"})
+    create(url, token, [doc])
+    print(doc[1][0])
+
+
+def timed(url, flow, rounds):
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call(url, None, "POST", f"/flows/trigger/{flow}", {})
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"{statistics.median(times):.2f}")
+
+
+def main(argv):
+    cmd, url = argv[1], argv[2].rstrip("/")
+    if cmd == "base":
+        base(url, argv[3])
+    elif cmd == "growth":
+        growth(url, argv[3], int(argv[4]), int(argv[5]))
+    elif cmd == "probe":
+        probe(url, argv[3])
+    elif cmd == "edit":
+        edit(url, argv[3], argv[4], argv[5], int(argv[6]))
+    elif cmd == "chain":
+        chain(url, argv[3], int(argv[4]), argv[5])
+    elif cmd == "time":
+        timed(url, argv[3], int(argv[4]))
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
