@@ -2,7 +2,7 @@
 //! plus a `directus_revisions` row holding the steps and the final chain when it is `all`.
 
 use domain::Accountability;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::{Map, Value, json};
 
 use crate::plan::FlowPlan;
@@ -33,8 +33,8 @@ async fn insert(
     env: &Map<String, Value>,
     with_revision: bool,
 ) -> Result<(), domain::Error> {
-    let activity = domain::activity::insert(db, "run", acc, "directus_flows", &flow.id).await?;
     if !with_revision {
+        domain::activity::insert(db, "run", acc, "directus_flows", &flow.id).await?;
         return Ok(());
     }
     let steps: Vec<Value> = run
@@ -53,8 +53,12 @@ async fn insert(
         "steps": redact::env_values(&Value::Array(steps), env),
         "data": redact::env_values(&redact::secrets(&Value::Object(run.chain.clone())), env),
     });
+    // One transaction: readers never see the activity row without its revision, and the
+    // two rows cost one commit.
+    let tx = db.begin().await?;
+    let activity = domain::activity::insert(&tx, "run", acc, "directus_flows", &flow.id).await?;
     domain::activity::insert_revision(
-        db,
+        &tx,
         activity,
         "directus_flows",
         &flow.id,
@@ -62,5 +66,6 @@ async fn insert(
         &Value::Null,
     )
     .await?;
+    tx.commit().await?;
     Ok(())
 }
