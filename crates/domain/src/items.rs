@@ -173,19 +173,18 @@ impl ItemsService {
         for chunk in keys.chunks(500) {
             rows.extend(read::read(&self.db, &scope, &node, Some(chunk)).await?);
         }
-        let mut ordered = Vec::with_capacity(rows.len());
-        for key in keys {
-            if let Some(pos) = rows.iter().position(|r| {
-                r.get(&probe).and_then(Value::as_str).map(str::to_string) == Some(key.clone())
-                    || r.get(&probe).map(|v| v.to_string()) == Some(key.clone())
-            }) {
-                let mut row = rows.swap_remove(pos);
-                if let Value::Object(obj) = &mut row {
-                    obj.remove(&probe);
-                }
-                ordered.push(row);
-            }
-        }
+        let mut by_key: std::collections::HashMap<String, Value> = rows
+            .into_iter()
+            .filter_map(|mut row| {
+                let key = row
+                    .as_object_mut()?
+                    .remove(&probe)
+                    .as_ref()
+                    .and_then(key_text)?;
+                Some((key, row))
+            })
+            .collect();
+        let ordered = keys.iter().filter_map(|key| by_key.remove(key)).collect();
         Ok(ordered)
     }
 

@@ -1,7 +1,5 @@
 //! The application: shared state and the router.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, Uri, header};
@@ -22,7 +20,6 @@ pub struct AppState {
     pub schema: async_graphql::dynamic::Schema,
     pub tokens: TokenStore,
     pub max_payload: usize,
-    pub catalog: Arc<Catalog>,
     pub engine: engine::Engine,
 }
 
@@ -45,7 +42,6 @@ impl AppState {
             schema,
             tokens,
             max_payload,
-            catalog: Arc::new(catalog),
         })
     }
 }
@@ -79,7 +75,7 @@ impl FromRequest<AppState> for Payload {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(crate::rest::routes(&state.catalog))
+        .merge(crate::rest::routes(state.items.catalog()))
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
@@ -120,7 +116,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(crate::openapi::document(&state.catalog))
+    Json(crate::openapi::document(state.items.catalog()))
 }
 
 /// Unknown routes: Directus authenticates before routing, so a bad token is a 401 even

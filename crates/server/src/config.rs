@@ -71,7 +71,7 @@ pub struct Config {
     #[arg(
         long,
         env = "IMPORT_IP_DENY_LIST",
-        default_value = "0.0.0.0,169.254.169.254,169.254.0.0/16,fe80::/10",
+        default_value = engine::DenyList::DEFAULT,
         global = true
     )]
     pub import_ip_deny_list: String,

@@ -132,7 +132,7 @@ impl Ctx {
                     .collect(),
             )
         } else {
-            let node = params.read_node(&self.state.catalog, self.collection)?;
+            let node = params.read_node(self.state.items.catalog(), self.collection)?;
             Value::Array(items.read(&self.acc, &node).await?)
         };
         if let Some(format) = params.export {
@@ -160,7 +160,7 @@ impl Ctx {
     async fn read_back(&self, keys: &[String], many: bool) -> Result<Response, ApiError> {
         let mut node = self
             .params
-            .read_node(&self.state.catalog, self.collection)?;
+            .read_node(self.state.items.catalog(), self.collection)?;
         if !many {
             node.args = Default::default();
         }
@@ -347,7 +347,9 @@ async fn collection_item(
     let items = &ctx.state.items;
     match method.as_str() {
         "GET" => {
-            let node = ctx.params.read_node(&ctx.state.catalog, collection)?;
+            let node = ctx
+                .params
+                .read_node(ctx.state.items.catalog(), collection)?;
             let mut node = node;
             node.args = Default::default();
             let rows = items

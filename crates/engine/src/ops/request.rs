@@ -53,8 +53,10 @@ impl DenyList {
     }
 
     /// flowline's default: Directus's (`0.0.0.0`, the metadata address) plus link-local.
+    pub const DEFAULT: &'static str = "0.0.0.0,169.254.169.254,169.254.0.0/16,fe80::/10";
+
     pub fn default_list() -> Self {
-        DenyList::parse("0.0.0.0,169.254.169.254,169.254.0.0/16,fe80::/10").unwrap_or_default()
+        DenyList::parse(Self::DEFAULT).unwrap_or_default()
     }
 
     pub fn denies(&self, ip: IpAddr) -> bool {
