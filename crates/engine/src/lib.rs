@@ -40,6 +40,80 @@ pub struct EngineConfig {
     /// How long GET webhook answers are cached (`CACHE_ENABLED` with `CACHE_TTL`); `None`
     /// turns caching off, the default.
     pub cache_ttl: Option<std::time::Duration>,
+    /// Limits of the `exec` operation's sandbox.
+    pub script: ScriptLimits,
+    /// How the `mail` operation sends.
+    pub mail: MailConfig,
+}
+
+/// `FLOWS_RUN_SCRIPT_MAX_MEMORY` and `FLOWS_RUN_SCRIPT_TIMEOUT`: a script that needs more
+/// rejects instead of starving the server.
+#[derive(Debug, Clone)]
+pub struct ScriptLimits {
+    /// Heap limit of one run's JavaScript runtime, in bytes (Directus: 32 MB).
+    pub max_memory: usize,
+    /// Applied separately to evaluating the script and to awaiting its exported function.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_memory: 32 * 1024 * 1024,
+            timeout: std::time::Duration::from_millis(10_000),
+        }
+    }
+}
+
+/// The SMTP transport and sender of the `mail` operation (`EMAIL_*`), plus the per-flow rate
+/// limit (`RATE_LIMITER_EMAIL_FLOWS_*`).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `EMAIL_FROM`: the sender address of every mail.
+    pub from: String,
+    /// The project name shown as the sender's name when a flow sets no `fromName`.
+    pub project_name: String,
+    /// `EMAIL_SMTP_HOST`; `None` leaves mail unconfigured, and the operation then logs that it
+    /// could not send (as Directus does with a failing transport) instead of rejecting.
+    pub smtp_host: Option<String>,
+    /// `EMAIL_SMTP_PORT` (default 587, or 465 when `secure`).
+    pub smtp_port: Option<u16>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<String>,
+    /// `EMAIL_SMTP_SECURE`: implicit TLS from the first byte; otherwise plain SMTP, upgraded with
+    /// STARTTLS when the server offers it.
+    pub smtp_secure: bool,
+    /// `EMAIL_TEMPLATES_PATH`: a folder of `<name>.liquid` templates, looked up before the
+    /// built-in ones.
+    pub templates_path: Option<std::path::PathBuf>,
+    /// `RATE_LIMITER_EMAIL_FLOWS_*`: at most `points` mails per flow per `duration`; `None`
+    /// when the limiter is off (the default, as in Directus).
+    pub rate_limit: Option<MailRateLimit>,
+}
+
+/// A fixed-window limit on mails per flow.
+#[derive(Debug, Clone)]
+pub struct MailRateLimit {
+    pub points: u32,
+    pub duration: std::time::Duration,
+    /// `RATE_LIMITER_EMAIL_FLOWS_ERROR_MESSAGE`, replacing the default message.
+    pub message: Option<String>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            from: "no-reply@example.com".to_string(),
+            project_name: "Directus".to_string(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_user: None,
+            smtp_password: None,
+            smtp_secure: false,
+            templates_path: None,
+            rate_limit: None,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -50,6 +124,8 @@ impl Default for EngineConfig {
             trigger_concurrency: 16,
             deny_list: DenyList::default_list(),
             cache_ttl: None,
+            script: ScriptLimits::default(),
+            mail: MailConfig::default(),
         }
     }
 }
