@@ -18,6 +18,7 @@ mod columns;
 mod m20260101_000001_create_users_and_roles;
 mod m20260101_000002_create_flows_and_operations;
 mod m20260101_000003_create_activity_revisions_notifications;
+mod m20261123_000004_create_permissions;
 mod tables;
 
 /// Runs flowline's migrations, in order, on SQLite or PostgreSQL.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_users_and_roles::Migration),
             Box::new(m20260101_000002_create_flows_and_operations::Migration),
             Box::new(m20260101_000003_create_activity_revisions_notifications::Migration),
+            Box::new(m20261123_000004_create_permissions::Migration),
         ]
     }
 }

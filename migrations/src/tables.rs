@@ -110,3 +110,14 @@ pub(crate) enum DirectusNotifications {
     Collection,
     Item,
 }
+
+#[derive(DeriveIden)]
+pub(crate) enum DirectusPermissions {
+    Table,
+    Id,
+    Role,
+    Collection,
+    Action,
+    Permissions,
+    Fields,
+}

@@ -236,6 +236,83 @@ impl TestApp {
         user.to_string()
     }
 
+    /// Creates a role; answers its id.
+    pub async fn create_role(&self, name: &str, admin: bool) -> String {
+        let backend = self.db.get_database_backend();
+        let role = uuid::Uuid::new_v4();
+        let pg = backend == sea_orm::DbBackend::Postgres;
+        let p = |n: usize| if pg { format!("${n}") } else { "?".to_string() };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO directus_roles (id, name, admin_access, app_access) VALUES ({}, {}, {}, {})",
+                    p(1), p(2), p(3), p(4)
+                ),
+                [domain::sql::uuid_value(backend, role), name.into(), admin.into(), true.into()],
+            ))
+            .await
+            .expect("role");
+        role.to_string()
+    }
+
+    /// Creates a user of `role` with a static token; answers its id.
+    pub async fn create_user_in(&self, email: &str, token: &str, role: &str) -> String {
+        let backend = self.db.get_database_backend();
+        let user = uuid::Uuid::new_v4();
+        let role = uuid::Uuid::parse_str(role).expect("role id");
+        let pg = backend == sea_orm::DbBackend::Postgres;
+        let p = |n: usize| if pg { format!("${n}") } else { "?".to_string() };
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO directus_users (id, email, status, role, token) VALUES ({}, {}, {}, {}, {})",
+                    p(1), p(2), p(3), p(4), p(5)
+                ),
+                [
+                    domain::sql::uuid_value(backend, user),
+                    email.into(),
+                    "active".into(),
+                    domain::sql::uuid_value(backend, role),
+                    token.into(),
+                ],
+            ))
+            .await
+            .expect("user");
+        self.state
+            .tokens
+            .reload(&self.db)
+            .await
+            .expect("reload tokens");
+        user.to_string()
+    }
+
+    /// Runs SQL written for this test's database: `sqlite` or `postgres`.
+    pub async fn exec(&self, sqlite: &str, postgres: &str) {
+        let sql = match self.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => postgres,
+            _ => sqlite,
+        };
+        self.db.execute_unprepared(sql).await.expect("sql");
+    }
+
+    /// Creates the user table `articles` with one column of each mapped type:
+    /// `id` (auto-increment), `title` (varchar 80, required), `body` (text), `price`
+    /// (decimal), `rating` (float), `views` (integer, default 0), `published` (boolean),
+    /// `meta` (json), `published_at` (timestamp with zone), `ref` (uuid).
+    pub async fn articles_table(&self) {
+        self.exec(
+            "CREATE TABLE articles (id INTEGER PRIMARY KEY, title VARCHAR(80) NOT NULL, body TEXT, \
+             price NUMERIC(10,2), rating REAL, views INTEGER NOT NULL DEFAULT 0, published BOOLEAN, \
+             meta JSON, published_at TIMESTAMPTZ, ref UUID)",
+            "CREATE TABLE articles (id SERIAL PRIMARY KEY, title VARCHAR(80) NOT NULL, body TEXT, \
+             price NUMERIC(10,2), rating DOUBLE PRECISION, views INTEGER NOT NULL DEFAULT 0, published BOOLEAN, \
+             meta JSONB, published_at TIMESTAMPTZ, ref UUID)",
+        )
+        .await;
+    }
+
     /// Counts the rows of a table, to show that a failed request wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         let row = self

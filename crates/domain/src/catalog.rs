@@ -16,6 +16,14 @@ pub enum FieldKind {
     Boolean,
     Json,
     Timestamp,
+    /// An exact number (`numeric`, `decimal`): rendered as a string, as Directus does on
+    /// PostgreSQL, so no digit is lost to floating point.
+    Decimal,
+    /// A date and time without a zone (`timestamp without time zone`, `datetime`), rendered
+    /// `YYYY-MM-DDTHH:MM:SS` (Directus's `dateTime`).
+    DateTime,
+    /// A calendar date, rendered `YYYY-MM-DD`.
+    Date,
     /// A secret (`password`, `token`): filterable only by presence, never returned in clear.
     Hash,
 }
@@ -34,6 +42,9 @@ impl FieldKind {
             FieldKind::Boolean => "boolean",
             FieldKind::Json => "json",
             FieldKind::Timestamp => "timestamp",
+            FieldKind::Decimal => "decimal",
+            FieldKind::DateTime => "dateTime",
+            FieldKind::Date => "date",
             FieldKind::Hash => "hash",
         }
     }
@@ -47,7 +58,15 @@ impl FieldKind {
     pub fn is_numeric(self) -> bool {
         matches!(
             self,
-            FieldKind::Integer | FieldKind::BigInteger | FieldKind::Float
+            FieldKind::Integer | FieldKind::BigInteger | FieldKind::Float | FieldKind::Decimal
+        )
+    }
+
+    /// Whether the kind holds a point or day in time (date functions and `$NOW` apply).
+    pub fn is_temporal(self) -> bool {
+        matches!(
+            self,
+            FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date
         )
     }
 }
@@ -99,7 +118,7 @@ pub struct Field {
 }
 
 impl Field {
-    fn new(name: &'static str, kind: FieldKind) -> Self {
+    pub(crate) fn new(name: &'static str, kind: FieldKind) -> Self {
         Field {
             name,
             kind,
@@ -116,12 +135,12 @@ impl Field {
             allowed: None,
         }
     }
-    fn required(mut self) -> Self {
+    pub(crate) fn required(mut self) -> Self {
         self.required = true;
         self.not_null = true;
         self
     }
-    fn not_null(mut self) -> Self {
+    pub(crate) fn not_null(mut self) -> Self {
         self.not_null = true;
         self
     }
@@ -129,7 +148,7 @@ impl Field {
         self.relation = Some(Relation::ManyToOne { target });
         self
     }
-    fn defaulted(mut self) -> Self {
+    pub(crate) fn defaulted(mut self) -> Self {
         self.has_default = true;
         self
     }
@@ -137,7 +156,7 @@ impl Field {
         self.unique = true;
         self
     }
-    fn max_length(mut self, n: usize) -> Self {
+    pub(crate) fn max_length(mut self, n: usize) -> Self {
         self.max_length = Some(n);
         self
     }
@@ -182,6 +201,9 @@ pub struct Collection {
     pub fields: Vec<Field>,
     /// Whether clients may create, update and delete rows (activity and revisions are read-only).
     pub writable: bool,
+    /// The database generates the key (an auto-increment integer), so a create leaves it
+    /// out and reads it back; otherwise a uuid key is generated and other keys are required.
+    pub generated_key: bool,
 }
 
 impl Collection {
@@ -190,8 +212,20 @@ impl Collection {
     }
 
     pub fn pk_field(&self) -> &Field {
-        // The catalogue is built below with the key first in every collection.
-        &self.fields[0]
+        self.field(self.primary_key).unwrap_or(&self.fields[0])
+    }
+
+    /// A key as clients see it: a number for integer keys, text otherwise.
+    pub fn key_json(&self, key: &str) -> serde_json::Value {
+        match (self.pk_field().kind, key.parse::<i64>()) {
+            (FieldKind::Integer | FieldKind::BigInteger, Ok(n)) => serde_json::Value::from(n),
+            _ => serde_json::Value::from(key),
+        }
+    }
+
+    /// A table of the user's own (not `directus_*`), served under `/items/:collection`.
+    pub fn is_user(&self) -> bool {
+        !self.name.starts_with("directus_")
     }
 
     pub fn columns(&self) -> impl Iterator<Item = &Field> {
@@ -219,6 +253,45 @@ impl Catalog {
         &self.collections
     }
 
+    /// The system collections plus the user's tables found by introspection; a user table
+    /// named like a system collection is left out.
+    pub fn with_user_tables(&self, tables: Vec<Collection>) -> Self {
+        let mut all: Vec<Collection> = self
+            .collections
+            .iter()
+            .filter(|c| !c.is_user())
+            .cloned()
+            .collect();
+        all.extend(
+            tables
+                .into_iter()
+                .filter(|t| t.is_user() && self.get(t.name).is_none_or(Collection::is_user)),
+        );
+        Catalog {
+            collections: Arc::new(all),
+        }
+    }
+
+    /// The same collections, each rewritten by `f` (permissions narrow fields this way).
+    pub fn map_collections(&self, f: impl Fn(&Collection) -> Collection) -> Self {
+        Catalog {
+            collections: Arc::new(self.collections.iter().map(f).collect()),
+        }
+    }
+
+    /// Only the system collections: what `/graphql/system` and its SDL describe.
+    pub fn system_only(&self) -> Self {
+        Catalog {
+            collections: Arc::new(
+                self.collections
+                    .iter()
+                    .filter(|c| !c.is_user())
+                    .cloned()
+                    .collect(),
+            ),
+        }
+    }
+
     /// The system collections of Directus that flowline serves.
     pub fn system() -> Self {
         use FieldKind::*;
@@ -227,6 +300,7 @@ impl Catalog {
             root: Some("flows"),
             primary_key: "id",
             writable: true,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Uuid),
                 Field::new("name", String).required(),
@@ -256,6 +330,7 @@ impl Catalog {
             root: Some("operations"),
             primary_key: "id",
             writable: true,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Uuid),
                 Field::new("name", String),
@@ -282,6 +357,7 @@ impl Catalog {
             root: None,
             primary_key: "id",
             writable: false,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Uuid),
                 Field::new("name", String).required(),
@@ -294,6 +370,7 @@ impl Catalog {
             root: None,
             primary_key: "id",
             writable: false,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Uuid),
                 Field::new("first_name", String),
@@ -309,6 +386,7 @@ impl Catalog {
             root: None,
             primary_key: "id",
             writable: false,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Uuid),
                 Field::new("name", String).required(),
@@ -322,6 +400,7 @@ impl Catalog {
             root: Some("activity"),
             primary_key: "id",
             writable: false,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Integer),
                 Field::new("action", String).required(),
@@ -340,6 +419,7 @@ impl Catalog {
             root: Some("revisions"),
             primary_key: "id",
             writable: false,
+            generated_key: false,
             fields: vec![
                 Field::new("id", Integer),
                 Field::new("activity", Integer)
@@ -352,15 +432,84 @@ impl Catalog {
                 Field::new("parent", Integer).m2o("directus_revisions"),
             ],
         };
+        let permissions = Collection {
+            name: "directus_permissions",
+            root: Some("permissions"),
+            primary_key: "id",
+            writable: true,
+            generated_key: true,
+            fields: vec![
+                Field::new("id", Integer).defaulted(),
+                Field::new("role", Uuid).m2o("directus_roles"),
+                Field::new("collection", String).max_length(64).required(),
+                Field::new("action", String).one_of(PERMISSION_ACTIONS).required(),
+                Field::new("permissions", Json),
+                Field::new("fields", Json),
+            ],
+        };
+        let notifications = Collection {
+            name: "directus_notifications",
+            root: Some("notifications"),
+            primary_key: "id",
+            writable: true,
+            generated_key: true,
+            fields: vec![
+                Field::new("id", Integer).defaulted(),
+                Field::new("timestamp", Timestamp).managed(Managed::DateCreated),
+                Field::new("status", String)
+                    .one_of(NOTIFICATION_STATUSES)
+                    .defaulted(),
+                Field::new("recipient", Uuid)
+                    .m2o("directus_users")
+                    .required(),
+                Field::new("sender", Uuid).m2o("directus_users"),
+                Field::new("subject", String).required(),
+                Field::new("message", Text),
+                Field::new("collection", String).max_length(64),
+                Field::new("item", String),
+            ],
+        };
         Catalog {
             collections: Arc::new(vec![
-                flows, operations, folders, users, roles, activity, revisions,
+                flows,
+                operations,
+                folders,
+                users,
+                roles,
+                activity,
+                revisions,
+                permissions,
+                notifications,
             ]),
         }
     }
 }
 
+/// `directus_permissions.action` values flowline enforces.
+pub const PERMISSION_ACTIONS: &[&str] = &["create", "read", "update", "delete"];
+/// `directus_notifications.status` values.
+pub const NOTIFICATION_STATUSES: &[&str] = &["inbox", "archived"];
 /// `directus_flows.status` values. Directus stores anything; flowline refuses the rest.
 pub const FLOW_STATUSES: &[&str] = &["active", "inactive"];
 /// `directus_flows.trigger` values (`packages/types/src/flows.ts` TriggerType).
 pub const FLOW_TRIGGERS: &[&str] = &["event", "webhook", "schedule", "operation", "manual"];
+
+/// Gives a table or column name found by introspection the `'static` lifetime the catalogue
+/// uses for names. Each distinct name is stored once for the life of the process, like a
+/// compiler's symbol table: memory is bounded by the identifiers the database ever held,
+/// and names that exist only in a request (unknown collections) are never interned.
+pub fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = match NAMES.get_or_init(Default::default).lock() {
+        Ok(names) => names,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}

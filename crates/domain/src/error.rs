@@ -76,6 +76,13 @@ pub enum Error {
     /// Detail is logged, never shown to clients.
     #[error("An unexpected error occurred.")]
     Internal(String),
+    /// A filter flow refused the write. Its error reaches the client as the flow made it:
+    /// a Directus error keeps its status and code, failed conditions stay one entry each.
+    #[error("{}", .entries.first().map_or("The write was rejected by a flow.", |e| e.0.as_str()))]
+    Rejected {
+        status: u16,
+        entries: Vec<(String, Map<String, Value>)>,
+    },
 }
 
 impl From<sea_orm::DbErr> for Error {
@@ -104,8 +111,13 @@ impl Error {
         Error::InvalidPayload(reason.into())
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            Error::Rejected { entries, .. } => entries
+                .first()
+                .and_then(|(_, ext)| ext.get("code"))
+                .and_then(Value::as_str)
+                .unwrap_or("INTERNAL_SERVER_ERROR"),
             Error::Forbidden(_) => "FORBIDDEN",
             Error::InvalidQuery(_) => "INVALID_QUERY",
             Error::InvalidPayload(_) => "INVALID_PAYLOAD",
@@ -124,6 +136,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::InvalidCredentials => 401,
             Error::Internal(_) => 500,
+            Error::Rejected { status, .. } => *status,
             _ => 400,
         }
     }
@@ -131,12 +144,13 @@ impl Error {
     /// The entries of Directus's `errors` array: `{message, extensions: {..., code}}`.
     /// A validation failure gives one entry per field, as Directus does.
     pub fn entries(&self) -> Vec<(String, Map<String, Value>)> {
-        let code = self.code();
+        let code = self.code().to_string();
         let with_code = |mut ext: Map<String, Value>| {
-            ext.insert("code".into(), Value::from(code));
+            ext.insert("code".into(), Value::from(code.clone()));
             ext
         };
         match self {
+            Error::Rejected { entries, .. } => entries.clone(),
             Error::FailedValidation(violations) => violations
                 .iter()
                 .map(|v| {

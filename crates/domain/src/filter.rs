@@ -130,7 +130,7 @@ pub fn function_expr(
             ))
         }
         (None, FieldKind::Json, "count") => Ok(sql::json_count(backend, col(alias, field.name))),
-        (None, FieldKind::Timestamp, part) => {
+        (None, kind, part) if kind.is_temporal() => {
             sql::date_part(backend, col(alias, field.name), part).ok_or_else(invalid)
         }
         _ => Err(invalid()),
@@ -312,8 +312,10 @@ fn allowed(kind: FieldKind, op: &str) -> bool {
     ];
     match kind {
         FieldKind::Uuid | FieldKind::String | FieldKind::Text => TEXT.contains(&op),
-        FieldKind::Integer | FieldKind::BigInteger | FieldKind::Float => NUMBER.contains(&op),
-        FieldKind::Timestamp => NUMBER.contains(&op) || matches!(op, "_empty" | "_nempty"),
+        FieldKind::Integer | FieldKind::BigInteger | FieldKind::Float | FieldKind::Decimal => {
+            NUMBER.contains(&op)
+        }
+        FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date => NUMBER.contains(&op) || matches!(op, "_empty" | "_nempty"),
         FieldKind::Json => matches!(op, "_null" | "_nnull" | "_json"),
         FieldKind::Boolean => matches!(op, "_eq" | "_neq" | "_null" | "_nnull"),
         FieldKind::Hash => matches!(op, "_null" | "_nnull" | "_empty" | "_nempty"),

@@ -3,11 +3,12 @@
 //! and announce what changed once committed.
 
 use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr,
+    SqlErr, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
@@ -17,6 +18,8 @@ use crate::aggregate::{self, AggregateQuery, AggregateRow};
 use crate::catalog::{Catalog, Collection, Field, FieldKind, Managed, Relation};
 use crate::error::{Error, FieldViolation, Result};
 use crate::flow_graph;
+use crate::hooks::{FilterHooks, HookSlot, item_event};
+use crate::permissions::{Action, Grants};
 use crate::query::{ListArgs, ReadNode};
 use crate::read::{self, in_list};
 use crate::sql::{self, col};
@@ -33,6 +36,8 @@ pub struct Mutation {
     pub payloads: Vec<Value>,
     /// Who wrote it.
     pub accountability: Accountability,
+    /// Whether event flows hear of it, and at which flow depth it was written.
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +63,43 @@ pub const MAX_BATCH: usize = 10_000;
 #[derive(Clone)]
 pub struct ItemsService {
     db: DatabaseConnection,
-    catalog: Catalog,
+    /// Swapped whole when introspection finds the user's tables changed; every call works
+    /// on the snapshot it started with.
+    catalog: Arc<RwLock<Catalog>>,
+    /// One introspection at a time, and at most one per [`REFRESH_INTERVAL`] for names
+    /// that turn out not to exist.
+    refresh: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
     mutations: broadcast::Sender<Mutation>,
+    hooks: HookSlot,
+    /// The write transaction a filter flow runs in: its item operations read and write
+    /// there (as savepoints), as Directus hands filter hooks the write's `database`. On
+    /// SQLite this is also what keeps them from waiting on the connection the write holds.
+    tx: Option<Arc<DatabaseTransaction>>,
+    /// How writes made through this handle announce themselves.
+    origin: Origin,
 }
+
+/// Who is writing, beyond the caller: whether the write emits events (item operations with
+/// `emitEvents: false` do not) and how deep in flows triggering flows it happens, so that a
+/// flow writing to the collection it listens to stops at the depth guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub emit_events: bool,
+    /// 0 for API requests; a flow's depth for its item operations.
+    pub depth: usize,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            emit_events: true,
+            depth: 0,
+        }
+    }
+}
+
+/// How long an introspection that found nothing new keeps answering unknown names alone.
+const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Collects what a transaction changed, announced only after it commits.
 #[derive(Default)]
@@ -78,6 +117,7 @@ impl Changes {
         key: &str,
         payload: Option<Value>,
         acc: &Accountability,
+        origin: Origin,
     ) {
         if let Some(last) = self.mutations.last_mut()
             && last.collection == collection
@@ -93,6 +133,7 @@ impl Changes {
             keys: vec![key.to_string()],
             payloads: payload.into_iter().collect(),
             accountability: acc.clone(),
+            origin,
         });
     }
 }
@@ -102,13 +143,89 @@ impl ItemsService {
         let (mutations, _) = broadcast::channel(1024);
         ItemsService {
             db,
-            catalog,
+            catalog: Arc::new(RwLock::new(catalog)),
+            refresh: Arc::default(),
             mutations,
+            hooks: HookSlot::default(),
+            tx: None,
+            origin: Origin::default(),
         }
     }
 
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The same service, writing with another origin (item operations of flows).
+    pub fn with_origin(&self, origin: Origin) -> Self {
+        ItemsService {
+            origin,
+            ..self.clone()
+        }
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The same service, working inside `tx`.
+    pub fn in_transaction(&self, tx: Arc<DatabaseTransaction>) -> Self {
+        ItemsService {
+            tx: Some(tx),
+            ..self.clone()
+        }
+    }
+
+    /// Where statements go: the enclosing transaction when there is one, else the pool.
+    pub fn executor(&self) -> DatabaseExecutor<'_> {
+        match &self.tx {
+            Some(tx) => DatabaseExecutor::Transaction(tx),
+            None => DatabaseExecutor::Connection(&self.db),
+        }
+    }
+
+    /// The catalogue as it is now.
+    pub fn catalog(&self) -> Catalog {
+        match self.catalog.read() {
+            Ok(catalog) => catalog.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the user's tables from the database again and swaps the catalogue.
+    pub async fn refresh_catalog(&self) -> Result<Catalog> {
+        let tables = crate::introspect::user_tables(&self.executor()).await?;
+        let next = self.catalog().with_user_tables(tables);
+        match self.catalog.write() {
+            Ok(mut slot) => *slot = next.clone(),
+            Err(poisoned) => *poisoned.into_inner() = next.clone(),
+        }
+        Ok(next)
+    }
+
+    /// The user collection `name`, introspecting again when it is not known yet (a table
+    /// created after start). System collections and unknown names answer `FORBIDDEN`, as
+    /// Directus's `/items/:collection` does.
+    pub async fn user_collection(&self, name: &str) -> Result<&'static str> {
+        let known = |catalog: &Catalog| {
+            catalog
+                .get(name)
+                .filter(|c| c.is_user())
+                .map(|c| c.name)
+        };
+        if let Some(found) = known(&self.catalog()) {
+            return Ok(found);
+        }
+        if name.starts_with("directus_") || name.len() > 64 {
+            return Err(Error::forbidden());
+        }
+        let mut last = self.refresh.lock().await;
+        // Someone else may have refreshed while this call waited.
+        if let Some(found) = known(&self.catalog()) {
+            return Ok(found);
+        }
+        if last.is_some_and(|at| at.elapsed() < REFRESH_INTERVAL) {
+            return Err(Error::forbidden());
+        }
+        let catalog = self.refresh_catalog().await?;
+        *last = Some(std::time::Instant::now());
+        known(&catalog).ok_or_else(Error::forbidden)
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -124,25 +241,34 @@ impl ItemsService {
         self.mutations.subscribe()
     }
 
-    fn collection(&self, name: &str) -> Result<&Collection> {
-        self.catalog
-            .get(name)
-            .ok_or_else(|| Error::Internal(format!("unknown collection {name}")))
+    /// What a reader may see: its grants (loaded once per call; admins skip the query), the
+    /// catalogue narrowed to readable fields, and the tree with row filters attached.
+    async fn read_view(&self, acc: &Accountability, node: &ReadNode) -> Result<ReadView> {
+        let grants = self.grants(acc).await?;
+        let full = self.catalog();
+        let mut node = node.clone();
+        guard_tree(&grants, &mut node)?;
+        Ok(ReadView {
+            readable: grants.readable(&full),
+            full,
+            node,
+        })
     }
 
-    /// System collections are for admins only, as in Directus without explicit policies.
-    fn authorize(&self, acc: &Accountability) -> Result<()> {
-        if acc.admin {
-            Ok(())
-        } else {
-            Err(Error::forbidden())
-        }
+    /// The caller's grants; admins bypass permissions.
+    pub async fn grants(&self, acc: &Accountability) -> Result<Grants> {
+        Grants::load(&self.executor(), acc).await
+    }
+
+    /// The catalogue as `acc` may read it: `fields=*` expands to readable fields only.
+    pub async fn readable_catalog(&self, acc: &Accountability) -> Result<Catalog> {
+        Ok(self.grants(acc).await?.readable(&self.catalog()))
     }
 
     pub async fn read(&self, acc: &Accountability, node: &ReadNode) -> Result<Vec<Value>> {
-        self.authorize(acc)?;
-        let scope = Scope::new(self.backend(), &self.catalog, acc);
-        read::read(&self.db, &scope, node, None).await
+        let view = self.read_view(acc, node).await?;
+        let scope = Scope::guarded(self.backend(), &view.readable, &view.full, acc);
+        read::read(&self.executor(), &scope, &view.node, None).await
     }
 
     /// Reads the given keys in the order given; unknown keys are left out.
@@ -152,13 +278,13 @@ impl ItemsService {
         node: &ReadNode,
         keys: &[String],
     ) -> Result<Vec<Value>> {
-        self.authorize(acc)?;
+        let view = self.read_view(acc, node).await?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let coll = self.collection(&node.collection)?;
-        let scope = Scope::new(self.backend(), &self.catalog, acc);
-        let mut node = node.clone();
+        let coll = lookup(&view.full, &node.collection)?;
+        let scope = Scope::guarded(self.backend(), &view.readable, &view.full, acc);
+        let mut node = view.node;
         node.args.limit = Some(-1);
         node.args.offset = None;
         node.args.page = None;
@@ -171,7 +297,7 @@ impl ItemsService {
         });
         let mut rows = Vec::new();
         for chunk in keys.chunks(500) {
-            rows.extend(read::read(&self.db, &scope, &node, Some(chunk)).await?);
+            rows.extend(read::read(&self.executor(), &scope, &node, Some(chunk)).await?);
         }
         let mut by_key: std::collections::HashMap<String, Value> = rows
             .into_iter()
@@ -207,11 +333,11 @@ impl ItemsService {
             }
             return Ok(rows);
         }
-        self.authorize(acc)?;
-        let scope = Scope::new(self.backend(), &self.catalog, acc);
+        let view = self.read_view(acc, node).await?;
+        let scope = Scope::guarded(self.backend(), &view.readable, &view.full, acc);
         let mut rows = Vec::new();
         for chunk in keys.chunks(500) {
-            rows.extend(read::read(&self.db, &scope, node, Some(chunk)).await?);
+            rows.extend(read::read(&self.executor(), &scope, &view.node, Some(chunk)).await?);
         }
         Ok(rows)
     }
@@ -222,10 +348,16 @@ impl ItemsService {
         collection: &str,
         query: &AggregateQuery,
     ) -> Result<Vec<AggregateRow>> {
-        self.authorize(acc)?;
-        let coll = self.collection(collection)?;
-        let scope = Scope::new(self.backend(), &self.catalog, acc);
-        aggregate::aggregate(&self.db, &scope, coll, query).await
+        let grants = self.grants(acc).await?;
+        let full = self.catalog();
+        let readable = grants.readable(&full);
+        let coll = lookup(&readable, collection)?;
+        let mut query = query.clone();
+        query.args.guard = grants
+            .get(collection, Action::Read)?
+            .and_then(|g| g.filter.clone());
+        let scope = Scope::guarded(self.backend(), &readable, &full, acc);
+        aggregate::aggregate(&self.executor(), &scope, coll, &query).await
     }
 
     /// How many rows match `args`' filter and search (limits ignored): `meta.filter_count`,
@@ -260,7 +392,8 @@ impl ItemsService {
         collection: &str,
         args: &ListArgs,
     ) -> Result<Vec<String>> {
-        let coll = self.collection(collection)?;
+        let catalog = self.catalog();
+        let coll = lookup(&catalog, collection)?;
         let mut node = ReadNode::new(collection);
         node.args = args.clone();
         node.select.push(crate::query::Select::Field {
@@ -280,11 +413,25 @@ impl ItemsService {
         collection: &str,
         items: Vec<Value>,
     ) -> Result<Vec<String>> {
-        let coll = self.prepare_write(acc, collection, items.len())?;
-        self.transaction(acc, |w, tx| {
+        let catalog = self.catalog();
+        let (coll, grants) = self
+            .prepare_write(&catalog, acc, collection, items.len())
+            .await?;
+        let hooks = self.filter_hooks(coll, "create").await;
+        self.transaction(&catalog, &grants, acc, |w, tx| {
             Box::pin(async move {
                 let mut keys = Vec::with_capacity(items.len());
                 for item in items {
+                    let item = match &hooks {
+                        Some((hooks, event)) => {
+                            let mut meta = Map::new();
+                            meta.insert("collection".into(), Value::from(coll.name));
+                            hooks
+                                .filter(event, item, meta, w.acc, w.origin, tx)
+                                .await?
+                        }
+                        None => item,
+                    };
                     keys.push(w.create(tx, coll, item).await?);
                 }
                 Ok(keys)
@@ -300,12 +447,30 @@ impl ItemsService {
         keys: Vec<String>,
         data: Value,
     ) -> Result<Vec<String>> {
-        let coll = self.prepare_write(acc, collection, keys.len())?;
+        let catalog = self.catalog();
+        let (coll, grants) = self
+            .prepare_write(&catalog, acc, collection, keys.len())
+            .await?;
         if !data.is_object() {
             return Err(Error::payload("\"data\" must be of type object"));
         }
-        self.transaction(acc, |w, tx| {
+        let hooks = self.filter_hooks(coll, "update").await;
+        self.transaction(&catalog, &grants, acc, |w, tx| {
             Box::pin(async move {
+                let data = match &hooks {
+                    Some((hooks, event)) => {
+                        let mut meta = Map::new();
+                        meta.insert(
+                            "keys".into(),
+                            keys.iter().map(|k| coll.key_json(k)).collect(),
+                        );
+                        meta.insert("collection".into(), Value::from(coll.name));
+                        hooks
+                            .filter(event, data, meta, w.acc, w.origin, tx)
+                            .await?
+                    }
+                    None => data,
+                };
                 for key in &keys {
                     w.update(tx, coll, key, data.clone()).await?;
                 }
@@ -322,8 +487,12 @@ impl ItemsService {
         collection: &str,
         items: Vec<Value>,
     ) -> Result<Vec<String>> {
-        let coll = self.prepare_write(acc, collection, items.len())?;
-        self.transaction(acc, |w, tx| {
+        let catalog = self.catalog();
+        let (coll, grants) = self
+            .prepare_write(&catalog, acc, collection, items.len())
+            .await?;
+        let hooks = self.filter_hooks(coll, "update").await;
+        self.transaction(&catalog, &grants, acc, |w, tx| {
             Box::pin(async move {
                 let mut keys = Vec::with_capacity(items.len());
                 for item in items {
@@ -335,7 +504,18 @@ impl ItemsService {
                         .as_ref()
                         .and_then(key_text)
                         .ok_or_else(|| Error::payload("Item in update misses primary key"))?;
-                    w.update(tx, coll, &key, Value::Object(obj)).await?;
+                    let data = match &hooks {
+                        Some((hooks, event)) => {
+                            let mut meta = Map::new();
+                            meta.insert("keys".into(), Value::from(vec![coll.key_json(&key)]));
+                            meta.insert("collection".into(), Value::from(coll.name));
+                            hooks
+                                .filter(event, Value::Object(obj), meta, w.acc, w.origin, tx)
+                                .await?
+                        }
+                        None => Value::Object(obj),
+                    };
+                    w.update(tx, coll, &key, data).await?;
                     keys.push(key);
                 }
                 Ok(keys)
@@ -350,60 +530,110 @@ impl ItemsService {
         collection: &str,
         keys: Vec<String>,
     ) -> Result<Vec<String>> {
-        let coll = self.prepare_write(acc, collection, keys.len())?;
-        self.transaction(acc, |w, tx| {
+        let catalog = self.catalog();
+        let (coll, grants) = self
+            .prepare_write(&catalog, acc, collection, keys.len())
+            .await?;
+        let hooks = self.filter_hooks(coll, "delete").await;
+        self.transaction(&catalog, &grants, acc, |w, tx| {
             Box::pin(async move {
-                w.delete(tx, coll, &keys).await?;
+                if let Some((hooks, event)) = &hooks {
+                    // A delete filter can refuse the delete; its return value is not used,
+                    // as in Directus.
+                    let mut meta = Map::new();
+                    meta.insert("collection".into(), Value::from(coll.name));
+                    hooks
+                        .filter(
+                            event,
+                            keys.iter().map(|k| coll.key_json(k)).collect(),
+                            meta,
+                            w.acc,
+                            w.origin,
+                            tx,
+                        )
+                        .await?;
+                }
+                w.delete(tx, coll, &keys, true).await?;
                 Ok(keys)
             })
         })
         .await
     }
 
-    /// What every write checks first: an admin caller, a bounded batch, a writable collection.
-    fn prepare_write(
+    /// The filter hooks to run for a write, when events are on and a flow listens.
+    async fn filter_hooks(
         &self,
+        coll: &Collection,
+        action: &str,
+    ) -> Option<(Arc<dyn FilterHooks>, String)> {
+        if !self.origin.emit_events {
+            return None;
+        }
+        let hooks = self.hooks.get()?;
+        hooks.prepare().await;
+        Some((hooks.clone(), item_event(coll.name, action)))
+    }
+
+    /// Lets the flow engine run filter flows inside writes; set once, at engine start.
+    pub fn set_filter_hooks(&self, hooks: Arc<dyn FilterHooks>) {
+        // A second engine over the same service keeps the first one's hooks.
+        let _ = self.hooks.set(hooks);
+    }
+
+    /// What every write checks first: a bounded batch, a writable collection, and the
+    /// caller's grants (checked per item by the writer).
+    async fn prepare_write<'c>(
+        &self,
+        catalog: &'c Catalog,
         acc: &Accountability,
         collection: &str,
         len: usize,
-    ) -> Result<&Collection> {
-        self.authorize(acc)?;
+    ) -> Result<(&'c Collection, Grants)> {
         check_batch(len)?;
-        self.writable(collection)
-    }
-
-    fn writable(&self, collection: &str) -> Result<&Collection> {
-        let coll = self.collection(collection)?;
-        if coll.writable {
-            Ok(coll)
-        } else {
-            Err(Error::forbidden())
+        let coll = lookup(catalog, collection)?;
+        if !coll.writable {
+            return Err(Error::forbidden());
         }
+        Ok((coll, self.grants(acc).await?))
     }
 
-    async fn transaction<'s, T, F>(&'s self, acc: &'s Accountability, body: F) -> Result<T>
+    async fn transaction<'s, T, F>(
+        &'s self,
+        catalog: &'s Catalog,
+        grants: &'s Grants,
+        acc: &'s Accountability,
+        body: F,
+    ) -> Result<T>
     where
         F: for<'w> FnOnce(
             &'w mut Writer<'s>,
-            &'w DatabaseTransaction,
+            &'w Arc<DatabaseTransaction>,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<T>> + Send + 'w>,
         >,
         T: Send,
     {
-        let tx = self.db.begin().await?;
+        let tx = Arc::new(self.executor().begin().await?);
         let mut writer = Writer {
-            catalog: &self.catalog,
+            catalog,
+            grants,
             acc,
+            origin: self.origin,
             backend: self.backend(),
             changes: Changes::default(),
         };
         let result = body(&mut writer, &tx).await;
         let result = match result {
-            Ok(value) => flow_graph::check(&tx, self.backend(), &writer.changes.flows)
+            Ok(value) => flow_graph::check(&*tx, self.backend(), &writer.changes.flows)
                 .await
                 .map(|()| value),
             Err(err) => Err(err),
+        };
+        // Filter flows may hold clones while they run; all are gone once they finished.
+        let Ok(tx) = Arc::try_unwrap(tx) else {
+            return Err(Error::Internal(
+                "the write's transaction is still in use after its filter flows".into(),
+            ));
         };
         match result {
             Ok(value) => {
@@ -420,6 +650,35 @@ impl ItemsService {
             }
         }
     }
+}
+
+/// A read prepared for one caller.
+struct ReadView {
+    readable: Catalog,
+    full: Catalog,
+    node: ReadNode,
+}
+
+/// Checks that every collection of the tree may be read and attaches its row filter.
+fn guard_tree(grants: &Grants, node: &mut ReadNode) -> Result<()> {
+    if grants.is_all() {
+        return Ok(());
+    }
+    node.args.guard = grants
+        .get(&node.collection, Action::Read)?
+        .and_then(|g| g.filter.clone());
+    for select in &mut node.select {
+        if let crate::query::Select::Relation { node: child, .. } = select {
+            guard_tree(grants, child)?;
+        }
+    }
+    Ok(())
+}
+
+fn lookup<'c>(catalog: &'c Catalog, name: &str) -> Result<&'c Collection> {
+    catalog
+        .get(name)
+        .ok_or_else(|| Error::Internal(format!("unknown collection {name}")))
 }
 
 fn check_batch(len: usize) -> Result<()> {
@@ -460,7 +719,9 @@ fn translate(err: DbErr) -> Error {
 /// One transaction's writes.
 struct Writer<'s> {
     catalog: &'s Catalog,
+    grants: &'s Grants,
     acc: &'s Accountability,
+    origin: Origin,
     backend: DbBackend,
     changes: Changes,
 }
@@ -503,14 +764,18 @@ impl<'s> Writer<'s> {
                     coll.name
                 )));
             };
-            let key = match obj.get(coll.primary_key).and_then(key_text) {
+            let grant = self.grants.get(coll.name, Action::Create)?;
+            check_fields(coll, grant, &obj)?;
+            let given = match obj.get(coll.primary_key).and_then(key_text) {
                 Some(key) => {
-                    uuid::Uuid::parse_str(&key).map_err(|_| {
-                        Error::payload(format!(
-                            "Invalid uuid value for field \"{}\"",
-                            coll.primary_key
-                        ))
-                    })?;
+                    self.bind(coll, coll.pk_field(), &Value::from(key.clone()))
+                        .map_err(|_| {
+                            Error::payload(format!(
+                                "Invalid {} value for field \"{}\"",
+                                coll.pk_field().kind.directus_name(),
+                                coll.primary_key
+                            ))
+                        })?;
                     if self.exists(tx, coll, &key).await? {
                         return Err(Error::RecordNotUnique {
                             collection: coll.name.to_string(),
@@ -518,11 +783,26 @@ impl<'s> Writer<'s> {
                             value: key,
                         });
                     }
-                    key
+                    Some(key)
                 }
-                None => uuid::Uuid::new_v4().to_string(),
+                None if coll.generated_key => None,
+                None if coll.pk_field().kind == FieldKind::Uuid => {
+                    Some(uuid::Uuid::new_v4().to_string())
+                }
+                None => {
+                    return Err(Error::FailedValidation(vec![FieldViolation::required(
+                        coll.primary_key,
+                    )]));
+                }
             };
-            obj.insert(coll.primary_key.to_string(), Value::from(key.clone()));
+            match &given {
+                Some(key) => {
+                    obj.insert(coll.primary_key.to_string(), Value::from(key.clone()));
+                }
+                None => {
+                    obj.remove(coll.primary_key);
+                }
+            }
             for field in &coll.fields {
                 match field.managed {
                     Managed::DateCreated => {
@@ -541,13 +821,14 @@ impl<'s> Writer<'s> {
                 }
             }
             let deferred = self
-                .resolve_relations(tx, coll, &mut obj, Some(&key))
+                .resolve_relations(tx, coll, &mut obj, given.as_deref())
                 .await?;
             let violations = validate(coll, &obj, true);
             if !violations.is_empty() {
                 return Err(Error::FailedValidation(violations));
             }
-            self.check_references(tx, coll, &obj, &key).await?;
+            self.check_references(tx, coll, &obj, given.as_deref().unwrap_or_default())
+                .await?;
             let mut columns = Vec::new();
             let mut values = Vec::new();
             for field in coll.columns() {
@@ -561,7 +842,39 @@ impl<'s> Writer<'s> {
                 .columns(columns)
                 .values(values)
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            tx.execute(&stmt).await.map_err(translate)?;
+            let key = match given {
+                Some(key) => {
+                    tx.execute(&stmt).await.map_err(translate)?;
+                    key
+                }
+                None => {
+                    if obj.is_empty() {
+                        // `INSERT INTO t () VALUES ()` is not SQL: every column defaulted.
+                        stmt = Sql::insert();
+                        stmt.into_table(Alias::new(coll.name)).or_default_values();
+                    }
+                    stmt.returning_col(Alias::new(coll.primary_key));
+                    let row = tx
+                        .query_one(&stmt)
+                        .await
+                        .map_err(translate)?
+                        .ok_or_else(|| Error::Internal("insert returned no key".into()))?;
+                    let key = sql::decode(
+                        self.backend,
+                        &row,
+                        0,
+                        sql::Decode::Field(coll.pk_field().kind),
+                    )?;
+                    obj.insert(coll.primary_key.to_string(), key.clone());
+                    key_text(&key)
+                        .ok_or_else(|| Error::Internal("insert returned a null key".into()))?
+                }
+            };
+            if let Some(guard) = grant.and_then(|g| g.filter.as_ref()) {
+                // The new row must be one the caller's filter allows.
+                self.check_guard(tx, coll, std::slice::from_ref(&key), guard)
+                    .await?;
+            }
             self.touch(coll, &obj, &key);
             self.changes.record(
                 coll.name,
@@ -569,6 +882,7 @@ impl<'s> Writer<'s> {
                 &key,
                 Some(Value::Object(obj.clone())),
                 self.acc,
+                self.origin,
             );
             self.log(tx, coll, MutationEvent::Create, &key, Some(&obj))
                 .await?;
@@ -590,8 +904,13 @@ impl<'s> Writer<'s> {
             let Value::Object(mut obj) = data else {
                 return Err(Error::payload("\"data\" must be of type object"));
             };
+            let grant = self.grants.get(coll.name, Action::Update)?;
+            check_fields(coll, grant, &obj)?;
             if !self.exists(tx, coll, key).await? {
                 return Ok(());
+            }
+            if let Some(guard) = grant.and_then(|g| g.filter.as_ref()) {
+                self.check_guard(tx, coll, &[key.to_string()], guard).await?;
             }
             obj.remove(coll.primary_key);
             for field in &coll.fields {
@@ -644,6 +963,7 @@ impl<'s> Writer<'s> {
                 key,
                 Some(Value::Object(obj.clone())),
                 self.acc,
+                self.origin,
             );
             self.log(tx, coll, MutationEvent::Update, key, Some(&obj))
                 .await?;
@@ -654,13 +974,22 @@ impl<'s> Writer<'s> {
 
     /// Deletes items; whatever still points at them is cleared (nullable references) or
     /// deleted with them (required ones, such as an operation's flow).
+    ///
+    /// `checked` writes need the caller's delete permission; the cascades a delete causes
+    /// do not, as the database's own `ON DELETE` rules would not ask either.
     fn delete<'a>(
         &'a mut self,
         tx: &'a DatabaseTransaction,
         coll: &'a Collection,
         keys: &'a [String],
+        checked: bool,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
+            let grant = if checked {
+                self.grants.get(coll.name, Action::Delete)?
+            } else {
+                None
+            };
             let keys: Vec<String> = keys
                 .iter()
                 .filter(|k| {
@@ -687,6 +1016,9 @@ impl<'s> Writer<'s> {
             if keys.is_empty() {
                 return Ok(());
             }
+            if let Some(guard) = grant.and_then(|g| g.filter.as_ref()) {
+                self.check_guard(tx, coll, &keys, guard).await?;
+            }
             let catalog = self.catalog;
             for other in catalog.collections() {
                 for field in other.columns() {
@@ -705,7 +1037,7 @@ impl<'s> Writer<'s> {
                             .filter(|k| !(other.name == coll.name && keys.contains(k)))
                             .collect();
                         if !dependants.is_empty() {
-                            self.delete(tx, other, &dependants).await?;
+                            self.delete(tx, other, &dependants, false).await?;
                         }
                     } else {
                         let mut stmt = Sql::update();
@@ -741,11 +1073,47 @@ impl<'s> Writer<'s> {
             tx.execute(&stmt).await.map_err(translate)?;
             for key in &keys {
                 self.changes
-                    .record(coll.name, MutationEvent::Delete, key, None, self.acc);
+                    .record(
+                    coll.name,
+                    MutationEvent::Delete,
+                    key,
+                    None,
+                    self.acc,
+                    self.origin,
+                );
                 self.log(tx, coll, MutationEvent::Delete, key, None).await?;
             }
             Ok(())
         })
+    }
+
+    /// Refuses the write unless every key's row matches the caller's row filter.
+    async fn check_guard(
+        &self,
+        tx: &DatabaseTransaction,
+        coll: &Collection,
+        keys: &[String],
+        guard: &Value,
+    ) -> Result<()> {
+        let scope = Scope::new(self.backend, self.catalog, self.acc);
+        let alias = scope.next_alias();
+        let mut stmt = Sql::select();
+        stmt.expr(col(&alias, coll.primary_key))
+            .from_as(Alias::new(coll.name), Alias::new(&alias))
+            .and_where(in_list(
+                self.backend,
+                &alias,
+                coll.primary_key,
+                coll.pk_field().kind,
+                keys,
+            ))
+            .and_where(crate::filter::compile(&scope, coll, &alias, guard)?);
+        let allowed = read_keys(tx, self.backend, coll, stmt).await?;
+        if allowed.len() == keys.len() {
+            Ok(())
+        } else {
+            Err(Error::forbidden())
+        }
     }
 
     /// Records a write as Directus does, in the write's transaction: an activity row
@@ -1032,7 +1400,7 @@ impl<'s> Writer<'s> {
                 }
             }
             if !removed.is_empty() {
-                self.delete(tx, target, &removed).await?;
+                self.delete(tx, target, &removed, true).await?;
             }
         }
         Ok(())
@@ -1099,6 +1467,22 @@ impl<'s> Writer<'s> {
         }
         Ok(())
     }
+}
+
+/// A payload may only name fields the grant lists (fields unknown to the collection are
+/// dropped later, as Directus ignores them).
+fn check_fields(
+    coll: &Collection,
+    grant: Option<&crate::permissions::Grant>,
+    obj: &Map<String, Value>,
+) -> Result<()> {
+    let Some(grant) = grant else { return Ok(()) };
+    for name in obj.keys() {
+        if coll.field(name).is_some() && !grant.allows_field(name) {
+            return Err(Error::unknown_field(name, coll.name, "payload"));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the first column of each row as key text.

@@ -23,6 +23,9 @@ pub struct ListArgs {
     pub offset: Option<u64>,
     pub page: Option<u64>,
     pub search: Option<String>,
+    /// A permission's row filter, AND-ed in by the items service. It is compiled against the
+    /// whole catalogue, because it may name fields the caller itself cannot read.
+    pub guard: Option<Value>,
 }
 
 impl ListArgs {

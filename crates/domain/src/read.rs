@@ -78,6 +78,11 @@ pub fn base_select(
     if let Some(filter) = &args.filter {
         stmt.and_where(filter::compile(scope, coll, alias, filter)?);
     }
+    if let Some(guard) = &args.guard {
+        let guard_scope = scope.for_guard();
+        let full = guard_scope.collection(coll.name)?;
+        stmt.and_where(filter::compile(&guard_scope, full, alias, guard)?);
+    }
     if let Some(search) = args
         .search
         .as_deref()

@@ -21,6 +21,10 @@ pub fn format_timestamp(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Directus's `dateTime` rendering: no zone, seconds precision.
+const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S";
+const DATE: &str = "%Y-%m-%d";
+
 /// Parses the date forms Directus accepts in filters and payloads.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(ts) = DateTime::parse_from_rfc3339(text) {
@@ -101,6 +105,40 @@ pub fn bind(backend: DbBackend, kind: FieldKind, field: &str, value: &Value) -> 
             let ts = parse_timestamp(&text).ok_or_else(|| bad("date"))?;
             timestamp_value(backend, ts)
         }
+        FieldKind::DateTime => {
+            let text = scalar_text(value).ok_or_else(|| bad("date"))?;
+            let ts = parse_timestamp(&text).ok_or_else(|| bad("date"))?;
+            match backend {
+                DbBackend::Postgres => SqlValue::ChronoDateTime(Some(ts.naive_utc())),
+                _ => SqlValue::String(Some(ts.naive_utc().format(DATE_TIME).to_string())),
+            }
+        }
+        FieldKind::Date => {
+            let text = scalar_text(value).ok_or_else(|| bad("date"))?;
+            let day = parse_timestamp(&text)
+                .ok_or_else(|| bad("date"))?
+                .date_naive();
+            match backend {
+                DbBackend::Postgres => SqlValue::ChronoDate(Some(day)),
+                _ => SqlValue::String(Some(day.format(DATE).to_string())),
+            }
+        }
+        FieldKind::Decimal => {
+            let text = match value {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.trim().to_string(),
+                _ => return Err(bad("numeric")),
+            };
+            let number: sea_orm::prelude::Decimal = text
+                .parse()
+                .or_else(|_| sea_orm::prelude::Decimal::from_scientific(&text))
+                .map_err(|_| bad("numeric"))?;
+            match backend {
+                DbBackend::Postgres => SqlValue::Decimal(Some(number)),
+                // SQLite's NUMERIC affinity stores numeric text as a number.
+                _ => SqlValue::String(Some(number.to_string())),
+            }
+        }
     })
 }
 
@@ -151,6 +189,9 @@ fn null_of(backend: DbBackend, kind: FieldKind) -> SqlValue {
         (DbBackend::Postgres, FieldKind::Uuid) => SqlValue::Uuid(None),
         (DbBackend::Postgres, FieldKind::Timestamp) => SqlValue::ChronoDateTimeUtc(None),
         (DbBackend::Postgres, FieldKind::Json) => SqlValue::Json(None),
+        (DbBackend::Postgres, FieldKind::DateTime) => SqlValue::ChronoDateTime(None),
+        (DbBackend::Postgres, FieldKind::Date) => SqlValue::ChronoDate(None),
+        (DbBackend::Postgres, FieldKind::Decimal) => SqlValue::Decimal(None),
         (_, FieldKind::Integer | FieldKind::BigInteger) => SqlValue::BigInt(None),
         (_, FieldKind::Float) => SqlValue::Double(None),
         (_, FieldKind::Boolean) => SqlValue::Bool(None),
@@ -161,7 +202,15 @@ fn null_of(backend: DbBackend, kind: FieldKind) -> SqlValue {
 /// Casts a column to text, so that text operators (`_contains` on an id) work on PostgreSQL.
 pub fn as_text(backend: DbBackend, expr: Expr, kind: FieldKind) -> Expr {
     match (backend, kind) {
-        (DbBackend::Postgres, FieldKind::Uuid | FieldKind::Json | FieldKind::Timestamp) => {
+        (
+            DbBackend::Postgres,
+            FieldKind::Uuid
+            | FieldKind::Json
+            | FieldKind::Timestamp
+            | FieldKind::DateTime
+            | FieldKind::Date
+            | FieldKind::Decimal,
+        ) => {
             expr.cast_as(Alias::new("TEXT"))
         }
         _ => expr,
@@ -362,17 +411,42 @@ pub fn decode(backend: DbBackend, row: &QueryResult, idx: usize, how: Decode) ->
         Decode::Field(FieldKind::Integer | FieldKind::BigInteger) | Decode::Integer => {
             match row.try_get_by_index::<Option<i64>>(idx) {
                 Ok(v) => v.map(Value::from),
-                Err(_) => row.try_get_by_index::<Option<i32>>(idx)?.map(Value::from),
+                Err(_) => match row.try_get_by_index::<Option<i32>>(idx) {
+                    Ok(v) => v.map(Value::from),
+                    Err(_) => row.try_get_by_index::<Option<i16>>(idx)?.map(Value::from),
+                },
             }
         }
         Decode::Field(FieldKind::Float) | Decode::Float => {
             match row.try_get_by_index::<Option<f64>>(idx) {
                 Ok(v) => v.map(float_json),
-                Err(_) => row
-                    .try_get_by_index::<Option<i64>>(idx)?
-                    .map(|i| float_json(i as f64)),
+                Err(_) => match row.try_get_by_index::<Option<f32>>(idx) {
+                    Ok(v) => v.map(|f| float_json(f64::from(f))),
+                    Err(_) => row
+                        .try_get_by_index::<Option<i64>>(idx)?
+                        .map(|i| float_json(i as f64)),
+                },
             }
         }
+        Decode::Field(FieldKind::Decimal) if pg => row
+            .try_get_by_index::<Option<sea_orm::prelude::Decimal>>(idx)?
+            .map(|d| Value::from(d.to_string())),
+        Decode::Field(FieldKind::Decimal) => {
+            // SQLite hands back whatever storage class the value took.
+            match row.try_get_by_index::<Option<i64>>(idx) {
+                Ok(v) => v.map(|i| Value::from(i.to_string())),
+                Err(_) => match row.try_get_by_index::<Option<f64>>(idx) {
+                    Ok(v) => v.map(|f| Value::from(f.to_string())),
+                    Err(_) => row.try_get_by_index::<Option<String>>(idx)?.map(Value::from),
+                },
+            }
+        }
+        Decode::Field(FieldKind::DateTime) if pg => row
+            .try_get_by_index::<Option<NaiveDateTime>>(idx)?
+            .map(|t| Value::from(t.format(DATE_TIME).to_string())),
+        Decode::Field(FieldKind::Date) if pg => row
+            .try_get_by_index::<Option<NaiveDate>>(idx)?
+            .map(|d| Value::from(d.format(DATE).to_string())),
         Decode::Field(FieldKind::Hash) => row
             .try_get_by_index::<Option<String>>(idx)?
             .map(|_| Value::from("**********")),

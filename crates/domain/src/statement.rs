@@ -14,9 +14,13 @@ use crate::sql::format_timestamp;
 
 pub struct Scope<'a> {
     pub backend: DbBackend,
+    /// What the caller may see: unknown and hidden fields alike are refused.
     pub catalog: &'a Catalog,
+    /// Everything, for compiling permission filters.
+    pub full: &'a Catalog,
     pub accountability: &'a Accountability,
     aliases: AtomicUsize,
+    prefix: &'static str,
 }
 
 impl<'a> Scope<'a> {
@@ -28,15 +32,44 @@ impl<'a> Scope<'a> {
         Scope {
             backend,
             catalog,
+            full: catalog,
             accountability,
             aliases: AtomicUsize::new(0),
+            prefix: "t",
+        }
+    }
+
+    /// A scope whose user-given parts see `catalog` while permission filters see `full`.
+    pub fn guarded(
+        backend: DbBackend,
+        catalog: &'a Catalog,
+        full: &'a Catalog,
+        accountability: &'a Accountability,
+    ) -> Self {
+        Scope {
+            full,
+            ..Scope::new(backend, catalog, accountability)
+        }
+    }
+
+    /// The scope permission filters compile in: the whole catalogue, and table aliases of
+    /// their own so that they never clash with the statement around them.
+    pub fn for_guard(&self) -> Scope<'a> {
+        let start = self.aliases.fetch_add(1, Ordering::Relaxed) * 1000;
+        Scope {
+            backend: self.backend,
+            catalog: self.full,
+            full: self.full,
+            accountability: self.accountability,
+            aliases: AtomicUsize::new(start),
+            prefix: "g",
         }
     }
 
     /// A table alias not used elsewhere in this statement.
     pub fn next_alias(&self) -> String {
         let n = self.aliases.fetch_add(1, Ordering::Relaxed);
-        format!("t{n}")
+        format!("{}{n}", self.prefix)
     }
 
     pub fn collection(&self, name: &str) -> Result<&'a Collection> {

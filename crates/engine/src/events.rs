@@ -9,14 +9,7 @@ use crate::Engine;
 use crate::plan::FlowPlan;
 use crate::runner::Start;
 
-/// Directus's name of an item event: `flows.create` for a system collection (prefix
-/// dropped), `articles.items.create` for any other.
-pub fn item_event(collection: &str, action: &str) -> String {
-    match collection.strip_prefix("directus_") {
-        Some(system) => format!("{system}.{action}"),
-        None => format!("{collection}.items.{action}"),
-    }
-}
+pub use domain::hooks::item_event;
 
 fn list(value: Option<&Value>) -> Vec<String> {
     match value {
@@ -53,12 +46,13 @@ pub fn registered(flow: &FlowPlan, kind: &str) -> Vec<String> {
     names
 }
 
-/// The meta each action run gets as `$trigger`, one per emitted event.
-fn metas(m: &Mutation) -> Vec<Value> {
+/// The meta each action run gets as `$trigger`, one per emitted event. Keys are numbers
+/// for integer keys, as the database holds them.
+fn metas(m: &Mutation, key: impl Fn(&str) -> Value) -> Vec<Value> {
     let event = item_event(&m.collection, m.event.as_str());
+    let keys: Vec<Value> = m.keys.iter().map(|k| key(k)).collect();
     match m.event {
-        MutationEvent::Create => m
-            .keys
+        MutationEvent::Create => keys
             .iter()
             .zip(m.payloads.iter().chain(std::iter::repeat(&Value::Null)))
             .map(|(key, payload)| json!({"event": event, "payload": payload, "key": key, "collection": m.collection}))
@@ -66,11 +60,11 @@ fn metas(m: &Mutation) -> Vec<Value> {
         MutationEvent::Update => vec![json!({
             "event": event,
             "payload": m.payloads.first().cloned().unwrap_or(Value::Null),
-            "keys": m.keys,
+            "keys": keys,
             "collection": m.collection,
         })],
         MutationEvent::Delete => vec![json!({
-            "event": event, "payload": m.keys, "keys": m.keys, "collection": m.collection,
+            "event": event, "payload": keys, "keys": keys, "collection": m.collection,
         })],
     }
 }
@@ -83,6 +77,7 @@ impl Engine {
         event: &str,
         meta: Value,
         accountability: Option<Accountability>,
+        depth: usize,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let plan = self.plan().await;
         let mut runs = Vec::new();
@@ -96,7 +91,8 @@ impl Engine {
                 at: None,
                 trigger: meta.clone(),
                 accountability: accountability.clone(),
-                depth: 1,
+                depth,
+                tx: None,
             };
             runs.push(tokio::spawn(async move {
                 engine.execute(start).await;
@@ -106,12 +102,30 @@ impl Engine {
     }
 
     /// The action events of a committed write.
+    /// Writes with `emitEvents: false` start nothing; a write made by a flow starts its
+    /// action flows one level deeper, so a flow that writes to the collection it listens to
+    /// stops at the depth guard instead of looping (Directus loops until it falls over).
     pub async fn dispatch_mutation(&self, m: &Mutation) {
+        if !m.origin.emit_events {
+            return;
+        }
         let event = item_event(&m.collection, m.event.as_str());
-        for meta in metas(m) {
+        let depth = m.origin.depth + 1;
+        if depth > self.config().max_depth {
+            tracing::warn!(
+                event = %event,
+                depth,
+                "action flows not started: flows writing to the collections they listen to reached FLOWS_MAX_DEPTH"
+            );
+            return;
+        }
+        let catalog = self.items().catalog();
+        let coll = catalog.get(&m.collection);
+        let key = |k: &str| coll.map_or_else(|| Value::from(k), |c| c.key_json(k));
+        for meta in metas(m, key) {
             // Action runs go on in the background.
             drop(
-                self.emit_action(&event, meta, Some(m.accountability.clone()))
+                self.emit_action(&event, meta, Some(m.accountability.clone()), depth)
                     .await,
             );
         }

@@ -5,6 +5,7 @@ pub mod condition;
 mod declared;
 pub mod error;
 pub mod events;
+mod filters;
 pub mod ops;
 pub mod plan;
 mod redact;
@@ -174,6 +175,7 @@ impl Engine {
             .sync(&current, Arc::downgrade(&engine.inner))
             .await;
         schedule::watch(&engine);
+        engine.install_filters();
         // Runs go on in the background.
         drop(
             engine
@@ -181,6 +183,7 @@ impl Engine {
                     "server.start",
                     serde_json::json!({"event": "server.start"}),
                     None,
+                    1,
                 )
                 .await,
         );
@@ -257,9 +260,15 @@ impl Engine {
     pub async fn execute(&self, start: Start) -> Run {
         let flow = start.flow.clone();
         let accountability = start.accountability.clone();
+        let tx = start.tx.clone();
         let run = runner::run(self, start).await;
+        // Inside a filtered write the log joins its transaction.
+        let items = match tx {
+            Some(tx) => self.inner.items.in_transaction(tx),
+            None => self.inner.items.clone(),
+        };
         runlog::write(
-            self.inner.items.db(),
+            &items.executor(),
             &flow,
             &run,
             accountability.as_ref(),
@@ -277,8 +286,15 @@ impl Engine {
         payload: Value,
         accountability: Option<Accountability>,
         depth: usize,
+        tx: Option<Arc<sea_orm::DatabaseTransaction>>,
     ) -> Result<Value, Rejection> {
-        let plan = self.plan().await;
+        // Inside a filtered write the plan was refreshed before the transaction began; a
+        // reload now would wait for the connection the write holds.
+        let plan = if tx.is_some() {
+            self.current()
+        } else {
+            self.plan().await
+        };
         let Some(flow) = plan
             .flow(id)
             .filter(|f| f.trigger.as_deref() == Some("operation"))
@@ -297,6 +313,7 @@ impl Engine {
                 trigger: payload,
                 accountability,
                 depth,
+                tx,
             })
             .await;
         let value = run

@@ -155,7 +155,7 @@ pub async fn load(items: &ItemsService) -> Result<Plan, domain::Error> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let mut node = ReadNode::from_fields(items.catalog(), "directus_flows", &fields)?;
+    let mut node = ReadNode::from_fields(&items.catalog(), "directus_flows", &fields)?;
     node.args.filter = Some(serde_json::json!({"status": {"_eq": "active"}}));
     node.args.limit = Some(-1);
     for select in node.select.iter_mut() {

@@ -2,7 +2,7 @@
 //! plus a `directus_revisions` row holding the steps and the final chain when it is `all`.
 
 use domain::Accountability;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde_json::{Map, Value, json};
 
 use crate::plan::FlowPlan;
@@ -10,8 +10,11 @@ use crate::redact;
 use crate::runner::Run;
 
 /// Writes the logs of a finished run. Errors are logged, never surfaced, as in Directus.
-pub async fn write(
-    db: &DatabaseConnection,
+///
+/// `db` is the pool, or the write transaction a filter flow runs in: its log then commits
+/// or rolls back with the write.
+pub async fn write<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     flow: &FlowPlan,
     run: &Run,
     acc: Option<&Accountability>,
@@ -25,8 +28,8 @@ pub async fn write(
     }
 }
 
-async fn insert(
-    db: &DatabaseConnection,
+async fn insert<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
     flow: &FlowPlan,
     run: &Run,
     acc: Option<&Accountability>,

@@ -72,6 +72,8 @@ pub struct Start {
     pub trigger: Value,
     pub accountability: Option<Accountability>,
     pub depth: usize,
+    /// The write transaction a filter flow runs inside; `None` elsewhere.
+    pub tx: Option<Arc<sea_orm::DatabaseTransaction>>,
 }
 
 pub async fn run(engine: &Engine, start: Start) -> Run {
@@ -81,6 +83,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
         trigger,
         accountability,
         depth,
+        tx,
     } = start;
     let mut chain = Map::new();
     chain.insert("$trigger".into(), trigger.clone());
@@ -145,6 +148,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
                     accountability: accountability.as_ref(),
                     data: &data,
                     depth,
+                    tx: tx.as_ref(),
                 };
                 let result = handler.run(options.clone(), &ctx).await;
                 let status = if result.is_ok() {

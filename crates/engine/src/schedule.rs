@@ -87,6 +87,7 @@ impl Schedules {
                             trigger: Value::Null,
                             accountability: None,
                             depth: 1,
+                            tx: None,
                         })
                         .await;
                 })

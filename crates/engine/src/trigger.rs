@@ -191,6 +191,7 @@ impl Engine {
             flow: flow.clone(),
             at: None,
             depth: 1,
+            tx: None,
         };
         if flow.option_bool("async") {
             let engine = self.clone();
@@ -241,6 +242,7 @@ impl Engine {
                 trigger: body,
                 accountability: Some(accountability),
                 depth: 1,
+                tx: None,
             })
             .await;
         respond(run.select(Some(&return_option)), true)

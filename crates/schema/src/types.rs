@@ -33,7 +33,8 @@ fn scalar_type(kind: FieldKind) -> &'static str {
         FieldKind::Float => TypeRef::FLOAT,
         FieldKind::Boolean => TypeRef::BOOLEAN,
         FieldKind::Json => "JSON",
-        FieldKind::Timestamp => "Date",
+        FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date => "Date",
+        FieldKind::Decimal => TypeRef::STRING,
         FieldKind::Hash => "Hash",
     }
 }
@@ -46,7 +47,8 @@ fn filter_operators(kind: FieldKind) -> &'static str {
         FieldKind::BigInteger => "big_int_filter_operators",
         FieldKind::Boolean => "boolean_filter_operators",
         FieldKind::Json => "json_filter_operators",
-        FieldKind::Timestamp => "date_filter_operators",
+        FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date => "date_filter_operators",
+        FieldKind::Decimal => "number_filter_operators",
         FieldKind::Hash => "hash_filter_operators",
     }
 }

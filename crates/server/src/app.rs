@@ -32,6 +32,8 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let catalog = Catalog::system();
         let items = ItemsService::new(db.clone(), catalog.clone());
+        // The user's tables are served under /items; /graphql/system describes only ours.
+        items.refresh_catalog().await?;
         let schema = schema::build(&catalog, Some(items.clone()))?;
         let tokens = TokenStore::default();
         tokens.reload(&db).await?;
@@ -75,7 +77,7 @@ impl FromRequest<AppState> for Payload {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(crate::rest::routes(state.items.catalog()))
+        .merge(crate::rest::routes(&state.items.catalog().system_only()))
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
@@ -116,7 +118,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(crate::openapi::document(state.items.catalog()))
+    Json(crate::openapi::document(&state.items.catalog().system_only()))
 }
 
 /// Unknown routes: Directus authenticates before routing, so a bad token is a 401 even

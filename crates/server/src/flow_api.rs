@@ -185,7 +185,7 @@ fn flow_node(state: &AppState) -> Result<ReadNode, ApiError> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let mut node = ReadNode::from_fields(state.items.catalog(), FLOWS, &fields)?;
+    let mut node = ReadNode::from_fields(&state.items.catalog(), FLOWS, &fields)?;
     node.args.limit = Some(-1);
     for select in node.select.iter_mut() {
         if let domain::query::Select::Relation { node: child, .. } = select {
@@ -485,7 +485,7 @@ async fn callers(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let mut node = ReadNode::from_fields(state.items.catalog(), OPERATIONS, &fields)?;
+    let mut node = ReadNode::from_fields(&state.items.catalog(), OPERATIONS, &fields)?;
     node.args.limit = Some(-1);
     node.args.filter = Some(json!({"type": {"_eq": "trigger"}}));
     let rows = state.items.read(acc, &node).await?;

@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             "server.stop",
             serde_json::json!({"event": "server.stop"}),
             None,
+            1,
         )
         .await
     {

@@ -14,7 +14,11 @@ fn field_schema(kind: FieldKind, nullable: bool) -> Value {
         FieldKind::Float => json!({"type": "number"}),
         FieldKind::Boolean => json!({"type": "boolean"}),
         FieldKind::Json => json!({}),
-        FieldKind::Timestamp => json!({"type": "string", "format": "date-time"}),
+        FieldKind::Timestamp | FieldKind::DateTime => {
+            json!({"type": "string", "format": "date-time"})
+        }
+        FieldKind::Date => json!({"type": "string", "format": "date"}),
+        FieldKind::Decimal => json!({"type": "string", "format": "decimal"}),
     };
     if nullable && kind != FieldKind::Json {
         schema["nullable"] = json!(true);

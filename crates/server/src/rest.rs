@@ -50,6 +50,59 @@ pub fn routes(catalog: &domain::Catalog) -> Router<AppState> {
         }
     }
     router
+        .route(
+            "/items/{collection}",
+            any(
+                |state: State<AppState>,
+                 method,
+                 uri,
+                 query: RawQuery,
+                 headers: HeaderMap,
+                 Path(name): Path<String>,
+                 body| async move {
+                    let collection = user_collection(&state, &name, &query, &headers).await?;
+                    collection_root(collection, state, method, uri, query, headers, body).await
+                },
+            ),
+        )
+        .route(
+            "/items/{collection}/{id}",
+            any(
+                |state: State<AppState>,
+                 method,
+                 uri,
+                 query: RawQuery,
+                 headers: HeaderMap,
+                 Path((name, id)): Path<(String, String)>,
+                 body| async move {
+                    let collection = user_collection(&state, &name, &query, &headers).await?;
+                    collection_item(
+                        collection,
+                        state,
+                        method,
+                        uri,
+                        query,
+                        headers,
+                        Path(id),
+                        body,
+                    )
+                    .await
+                },
+            ),
+        )
+}
+
+/// The user table behind `/items/:collection`. The caller is authenticated first (a bad
+/// token is a 401 whatever the name); system collections and unknown names are a 403, as
+/// in Directus.
+async fn user_collection(
+    state: &AppState,
+    name: &str,
+    query: &RawQuery,
+    headers: &HeaderMap,
+) -> Result<&'static str, ApiError> {
+    auth::accountability(&state.tokens, headers, query.0.as_deref()).await?;
+    Ok(state.items.user_collection(name).await?)
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
@@ -132,7 +185,8 @@ impl Ctx {
                     .collect(),
             )
         } else {
-            let node = params.read_node(self.state.items.catalog(), self.collection)?;
+            let catalog = items.readable_catalog(&self.acc).await?;
+            let node = params.read_node(&catalog, self.collection)?;
             Value::Array(items.read(&self.acc, &node).await?)
         };
         if let Some(format) = params.export {
@@ -158,9 +212,8 @@ impl Ctx {
 
     /// Reads written rows back with the request's parameters.
     async fn read_back(&self, keys: &[String], many: bool) -> Result<Response, ApiError> {
-        let mut node = self
-            .params
-            .read_node(self.state.items.catalog(), self.collection)?;
+        let catalog = self.state.items.readable_catalog(&self.acc).await?;
+        let mut node = self.params.read_node(&catalog, self.collection)?;
         if !many {
             node.args = Default::default();
         }
@@ -347,9 +400,8 @@ async fn collection_item(
     let items = &ctx.state.items;
     match method.as_str() {
         "GET" => {
-            let node = ctx
-                .params
-                .read_node(ctx.state.items.catalog(), collection)?;
+            let catalog = items.readable_catalog(&ctx.acc).await?;
+            let node = ctx.params.read_node(&catalog, collection)?;
             let mut node = node;
             node.args = Default::default();
             let rows = items

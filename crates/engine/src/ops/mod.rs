@@ -1,6 +1,7 @@
 //! The operation registry: one trait, one module per Directus operation type.
 
 mod basic;
+mod items;
 mod jwt;
 mod request;
 mod trigger;
@@ -28,6 +29,18 @@ pub struct OpContext<'a> {
     pub data: &'a Value,
     /// How many flows deep this run is (1 for a flow started by a trigger).
     pub depth: usize,
+    /// The write transaction a filter flow runs inside, where its item operations go.
+    pub tx: Option<&'a Arc<sea_orm::DatabaseTransaction>>,
+}
+
+impl OpContext<'_> {
+    /// The items service as this run reaches it: inside the filtered write when there is one.
+    pub fn items(&self) -> domain::ItemsService {
+        match self.tx {
+            Some(tx) => self.engine.items().in_transaction(tx.clone()),
+            None => self.engine.items().clone(),
+        }
+    }
 }
 
 /// A Directus operation type. `run` resolves with the value that enters the chain under
@@ -60,6 +73,11 @@ impl Registry {
             Arc::new(request::Request),
             Arc::new(trigger::TriggerFlow),
             Arc::new(jwt::JsonWebToken),
+            Arc::new(items::ItemCreate),
+            Arc::new(items::ItemRead),
+            Arc::new(items::ItemUpdate),
+            Arc::new(items::ItemDelete),
+            Arc::new(items::Notification),
         ];
         Registry {
             ops: list.into_iter().map(|op| (op.id(), op)).collect(),

@@ -52,10 +52,11 @@ impl Operation for TriggerFlow {
                 let engine = engine.clone();
                 let accountability = ctx.accountability.cloned();
                 let depth = ctx.depth + 1;
+                let tx = ctx.tx.cloned();
                 async move {
                     tokio::spawn(async move {
                         engine
-                            .run_operation_flow(&target, element, accountability, depth)
+                            .run_operation_flow(&target, element, accountability, depth, tx)
                             .await
                     })
                     .await

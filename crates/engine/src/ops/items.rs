@@ -1,0 +1,486 @@
+//! `item-create`, `item-read`, `item-update`, `item-delete`: the items service from inside a
+//! flow, under the accountability the `permissions` option picks
+//! (operations-catalog.md §0, §3-6).
+
+use domain::items::Origin;
+use domain::{Accountability, ItemsService, params};
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
+use sea_orm::ConnectionTrait;
+use serde_json::{Map, Value};
+
+use super::{OpContext, Operation, option_to_object};
+use crate::error::{DirectusError, Rejection};
+
+/// JavaScript truthiness, for options the handlers test with `!!x` or `if (!x)`.
+pub(crate) fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// Directus's `toArray`: arrays stay, strings are split on commas, anything else is wrapped.
+pub(crate) fn to_array(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::String(s) => s.split(',').map(|p| Value::from(p.to_string())).collect(),
+        other => vec![other.clone()],
+    }
+}
+
+fn domain_rejection(err: domain::Error) -> Rejection {
+    Rejection::directus(DirectusError::from(err))
+}
+
+fn invalid_payload(reason: &str) -> Rejection {
+    domain_rejection(domain::Error::payload(reason))
+}
+
+/// The accountability an item operation acts with (§0). `None` from the trigger means no
+/// permission checks, which is what the system accountability gives.
+pub(crate) async fn accountability_for(
+    ctx: &OpContext<'_>,
+    option: Option<&Value>,
+    full: Accountability,
+) -> Result<Accountability, Rejection> {
+    let trigger = || {
+        ctx.accountability
+            .cloned()
+            .unwrap_or_else(Accountability::system)
+    };
+    let text = match option {
+        None | Some(Value::Null) => return Ok(trigger()),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    match text.as_str() {
+        "" | "$trigger" => Ok(trigger()),
+        "$full" => Ok(full),
+        "$public" => Ok(Accountability::public()),
+        role => role_accountability(ctx, role).await,
+    }
+}
+
+async fn role_accountability(ctx: &OpContext<'_>, role: &str) -> Result<Accountability, Rejection> {
+    let unknown = || {
+        Rejection::error(format!(
+            "Configured role \"{role}\" isn't a valid role ID or doesn't exist."
+        ))
+    };
+    let id = uuid::Uuid::parse_str(role).map_err(|_| unknown())?;
+    let items = ctx.items();
+    let db = items.executor();
+    let backend = db.get_database_backend();
+    let mut stmt = Sql::select();
+    stmt.columns([Alias::new("admin_access"), Alias::new("app_access")])
+        .from(Alias::new("directus_roles"))
+        .and_where(
+            Expr::col(Alias::new("id")).eq(Expr::val(domain::sql::uuid_value(backend, id))),
+        );
+    let row = db
+        .query_one(&stmt)
+        .await
+        .map_err(|e| domain_rejection(e.into()))?
+        .ok_or_else(unknown)?;
+    let flag = |idx| {
+        row.try_get_by_index::<Option<bool>>(idx)
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    };
+    Ok(Accountability {
+        role: Some(id.to_string()),
+        roles: vec![id.to_string()],
+        admin: flag(0),
+        app: flag(1),
+        ip: ctx.accountability.and_then(|a| a.ip.clone()),
+        ..Accountability::default()
+    })
+}
+
+/// The full-access accountability of item operations' `$full`.
+fn full_access() -> Accountability {
+    Accountability {
+        admin: true,
+        app: true,
+        ..Accountability::default()
+    }
+}
+
+/// The collection an operation names: any collection flowline knows, user tables found by
+/// introspection included. Unknown names are refused as Directus does (`FORBIDDEN`).
+async fn collection(items: &ItemsService, options: &Value) -> Result<&'static str, Rejection> {
+    let name = options
+        .get("collection")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(coll) = items.catalog().get(name) {
+        return Ok(coll.name);
+    }
+    items.user_collection(name).await.map_err(domain_rejection)
+}
+
+/// The items service as an operation writes through it.
+fn service(ctx: &OpContext<'_>, options: &Value) -> ItemsService {
+    ctx.items().with_origin(Origin {
+        emit_events: truthy(options.get("emitEvents")),
+        depth: ctx.depth,
+    })
+}
+
+fn keys_json(items: &ItemsService, collection: &str, keys: &[String]) -> Value {
+    match items.catalog().get(collection) {
+        Some(coll) => keys.iter().map(|k| coll.key_json(k)).collect(),
+        None => keys.iter().map(|k| Value::from(k.as_str())).collect(),
+    }
+}
+
+/// The `key` option of update and delete: none for `""` and null, else `toArray`; each key
+/// must be a string or a number (zod's check).
+fn keys_option(options: &Value) -> Result<Option<Vec<Value>>, Rejection> {
+    let keys = match options.get("key") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.is_empty() => return Ok(None),
+        Some(v) => to_array(v),
+    };
+    if keys.iter().any(|k| !(k.is_string() || k.is_number())) {
+        return Err(invalid_payload(
+            "\"key\" must be a string, a number or an array of them",
+        ));
+    }
+    Ok(Some(keys))
+}
+
+fn key_texts(keys: &[Value]) -> Vec<String> {
+    keys.iter()
+        .filter_map(domain::items::key_text)
+        .collect()
+}
+
+/// The `query` option, parsed like REST query parameters.
+fn query_option(options: &Value) -> Result<Option<params::Params>, Rejection> {
+    let query = match options.get("query") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => option_to_object(v)?,
+    };
+    match query {
+        Value::Null => Ok(None),
+        Value::Object(map) => params::parse(&map).map(Some).map_err(domain_rejection),
+        _ => Err(invalid_payload("\"query\" must be an object")),
+    }
+}
+
+pub struct ItemCreate;
+
+impl Operation for ItemCreate {
+    fn id(&self) -> &'static str {
+        "item-create"
+    }
+
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        Box::pin(async move {
+            let payload = match options.get("payload") {
+                None => Value::Null,
+                Some(v) => option_to_object(v)?,
+            };
+            if !truthy(Some(&payload)) {
+                return Ok(Value::Null);
+            }
+            let items = service(ctx, &options);
+            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let collection = collection(&items, &options).await?;
+            let keys = items
+                .create_many(&acc, collection, to_array_items(payload))
+                .await
+                .map_err(domain_rejection)?;
+            Ok(keys_json(&items, collection, &keys))
+        })
+    }
+}
+
+/// A payload as a list of items: an array stays, anything else is one item.
+fn to_array_items(payload: Value) -> Vec<Value> {
+    match payload {
+        Value::Array(items) => items,
+        other => vec![other],
+    }
+}
+
+pub struct ItemRead;
+
+impl Operation for ItemRead {
+    fn id(&self) -> &'static str {
+        "item-read"
+    }
+
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        Box::pin(async move {
+            let items = service(ctx, &options);
+            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let collection = collection(&items, &options).await?;
+            let params = query_option(&options)?.unwrap_or_default();
+            let keys = match options.get("key") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(v) => key_texts(&to_array(v))
+                    .into_iter()
+                    .filter(|k| !k.is_empty())
+                    .collect(),
+            };
+            let catalog = items
+                .readable_catalog(&acc)
+                .await
+                .map_err(domain_rejection)?;
+            let node = params
+                .read_node(&catalog, collection)
+                .map_err(domain_rejection)?;
+            match keys.as_slice() {
+                [] => items
+                    .read(&acc, &node)
+                    .await
+                    .map(Value::Array)
+                    .map_err(domain_rejection),
+                [_] => items
+                    .read_keys(&acc, &node, &keys)
+                    .await
+                    .map_err(domain_rejection)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| domain_rejection(domain::Error::forbidden())),
+                _ => items
+                    .read_keys(&acc, &node, &keys)
+                    .await
+                    .map(Value::Array)
+                    .map_err(domain_rejection),
+            }
+        })
+    }
+}
+
+/// What update and delete are asked to touch, after the checks both share.
+enum Target {
+    Keys(Vec<Value>),
+    Query(params::Params),
+    Nothing,
+}
+
+fn target(options: &Value, batch: bool) -> Result<Target, Rejection> {
+    let keys = keys_option(options)?;
+    let query = query_option(options)?;
+    if keys.is_some() && query.is_some() {
+        return Err(invalid_payload("Cannot use both \"key\" and \"query\""));
+    }
+    if batch && (keys.is_some() || query.is_some()) {
+        return Err(invalid_payload(
+            "Cannot use \"key\" or \"query\" with a batch payload",
+        ));
+    }
+    Ok(match (keys, query) {
+        (Some(keys), _) => Target::Keys(keys),
+        (_, Some(query)) => Target::Query(query),
+        _ => Target::Nothing,
+    })
+}
+
+/// The answer for keys given as an option: the single key as given, or the list.
+fn given_keys(keys: Vec<Value>) -> Value {
+    if keys.len() == 1 {
+        keys.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(keys)
+    }
+}
+
+pub struct ItemUpdate;
+
+impl Operation for ItemUpdate {
+    fn id(&self) -> &'static str {
+        "item-update"
+    }
+
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        Box::pin(async move {
+            let payload = match options.get("payload") {
+                None => Value::Null,
+                Some(v) => option_to_object(v)?,
+            };
+            let batch = match &payload {
+                Value::Array(list) => {
+                    if list.iter().any(|i| !i.is_object()) {
+                        return Err(invalid_payload(
+                            "\"payload\" must be an object or an array of objects",
+                        ));
+                    }
+                    true
+                }
+                Value::Object(_) | Value::Null => false,
+                _ => {
+                    return Err(invalid_payload(
+                        "\"payload\" must be an object or an array of objects",
+                    ));
+                }
+            };
+            let target = target(&options, batch)?;
+            let empty = match &payload {
+                Value::Null => true,
+                Value::Array(list) => list.is_empty(),
+                Value::Object(map) => map.is_empty(),
+                _ => false,
+            };
+            if empty || (!batch && matches!(target, Target::Nothing)) {
+                return Ok(Value::Null);
+            }
+            let items = service(ctx, &options);
+            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let collection = collection(&items, &options).await?;
+            match (target, payload) {
+                (_, Value::Array(list)) => {
+                    let keys = items
+                        .update_batch(&acc, collection, list)
+                        .await
+                        .map_err(domain_rejection)?;
+                    Ok(keys_json(&items, collection, &keys))
+                }
+                (Target::Query(query), data) => {
+                    let keys = items
+                        .keys_by_query(&acc, collection, &query.args)
+                        .await
+                        .map_err(domain_rejection)?;
+                    let keys = items
+                        .update_many(&acc, collection, keys, data)
+                        .await
+                        .map_err(domain_rejection)?;
+                    Ok(keys_json(&items, collection, &keys))
+                }
+                (Target::Keys(keys), data) => {
+                    items
+                        .update_many(&acc, collection, key_texts(&keys), data)
+                        .await
+                        .map_err(domain_rejection)?;
+                    Ok(given_keys(keys))
+                }
+                (Target::Nothing, _) => Ok(Value::Null),
+            }
+        })
+    }
+}
+
+pub struct ItemDelete;
+
+impl Operation for ItemDelete {
+    fn id(&self) -> &'static str {
+        "item-delete"
+    }
+
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        Box::pin(async move {
+            let target = target(&options, false)?;
+            if matches!(target, Target::Nothing) {
+                return Ok(Value::Null);
+            }
+            let items = service(ctx, &options);
+            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let collection = collection(&items, &options).await?;
+            match target {
+                Target::Query(query) => {
+                    let keys = items
+                        .keys_by_query(&acc, collection, &query.args)
+                        .await
+                        .map_err(domain_rejection)?;
+                    let keys = items
+                        .delete_many(&acc, collection, keys)
+                        .await
+                        .map_err(domain_rejection)?;
+                    Ok(keys_json(&items, collection, &keys))
+                }
+                Target::Keys(keys) => {
+                    items
+                        .delete_many(&acc, collection, key_texts(&keys))
+                        .await
+                        .map_err(domain_rejection)?;
+                    Ok(given_keys(keys))
+                }
+                Target::Nothing => Ok(Value::Null),
+            }
+        })
+    }
+}
+
+/// `notification`: one `directus_notifications` row per recipient; answers their ids.
+/// Unlike Directus, no e-mail is sent to recipients: flowline has no per-user mail settings.
+pub struct Notification;
+
+impl Operation for Notification {
+    fn id(&self) -> &'static str {
+        "notification"
+    }
+
+    fn run<'a>(
+        &'a self,
+        options: Value,
+        ctx: &'a OpContext<'a>,
+    ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        Box::pin(async move {
+            // `$full` means no accountability at all here, so the sender is null.
+            let acc =
+                accountability_for(ctx, options.get("permissions"), Accountability::system())
+                    .await?;
+            let text = |name: &str| -> Value {
+                let value = options.get(name);
+                if truthy(value) {
+                    Value::from(super::option_to_string(value))
+                } else {
+                    Value::Null
+                }
+            };
+            let recipients = options.get("recipient").map(to_array).unwrap_or_default();
+            let rows: Vec<Value> = recipients
+                .into_iter()
+                .map(|recipient| {
+                    let mut row = Map::new();
+                    row.insert("recipient".into(), recipient);
+                    row.insert(
+                        "sender".into(),
+                        acc.user.clone().map_or(Value::Null, Value::from),
+                    );
+                    row.insert(
+                        "subject".into(),
+                        options.get("subject").cloned().unwrap_or(Value::Null),
+                    );
+                    row.insert("message".into(), text("message"));
+                    row.insert("collection".into(), text("collection"));
+                    row.insert("item".into(), text("item"));
+                    Value::Object(row)
+                })
+                .collect();
+            let items = ctx.items().with_origin(Origin {
+                emit_events: true,
+                depth: ctx.depth,
+            });
+            let keys = items
+                .create_many(&acc, "directus_notifications", rows)
+                .await
+                .map_err(domain_rejection)?;
+            Ok(keys_json(&items, "directus_notifications", &keys))
+        })
+    }
+}
