@@ -1,7 +1,9 @@
 //! The operation registry: one trait, one module per Directus operation type.
 
 mod basic;
+mod exec;
 mod jwt;
+mod mail;
 mod request;
 mod trigger;
 
@@ -60,6 +62,8 @@ impl Registry {
             Arc::new(request::Request),
             Arc::new(trigger::TriggerFlow),
             Arc::new(jwt::JsonWebToken),
+            Arc::new(mail::Mail::default()),
+            Arc::new(exec::Exec),
         ];
         Registry {
             ops: list.into_iter().map(|op| (op.id(), op)).collect(),
