@@ -85,13 +85,28 @@ pub struct Config {
     #[arg(long, env = "MAX_PAYLOAD_SIZE", default_value_t = 1024 * 1024, global = true)]
     pub max_payload_size: usize,
     /// Heap limit of one `exec` run, in megabytes.
-    #[arg(long, env = "FLOWS_RUN_SCRIPT_MAX_MEMORY", default_value_t = 32, global = true)]
+    #[arg(
+        long,
+        env = "FLOWS_RUN_SCRIPT_MAX_MEMORY",
+        default_value_t = 32,
+        global = true
+    )]
     pub flows_run_script_max_memory: usize,
     /// Time limit of an `exec` script, in milliseconds (evaluation and call each).
-    #[arg(long, env = "FLOWS_RUN_SCRIPT_TIMEOUT", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "FLOWS_RUN_SCRIPT_TIMEOUT",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub flows_run_script_timeout: u64,
     /// The sender address of mails sent by flows.
-    #[arg(long, env = "EMAIL_FROM", default_value = "no-reply@example.com", global = true)]
+    #[arg(
+        long,
+        env = "EMAIL_FROM",
+        default_value = "no-reply@example.com",
+        global = true
+    )]
     pub email_from: String,
     /// The sender name used when a mail operation sets no `fromName`.
     #[arg(long, env = "PROJECT_NAME", default_value = "Directus", global = true)]
@@ -103,22 +118,47 @@ pub struct Config {
     pub email_smtp_port: Option<u16>,
     #[arg(long, env = "EMAIL_SMTP_USER", global = true)]
     pub email_smtp_user: Option<String>,
-    #[arg(long, env = "EMAIL_SMTP_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "EMAIL_SMTP_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub email_smtp_password: Option<String>,
     /// Implicit TLS (port 465 style) instead of STARTTLS.
-    #[arg(long, env = "EMAIL_SMTP_SECURE", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "EMAIL_SMTP_SECURE",
+        default_value_t = false,
+        global = true
+    )]
     pub email_smtp_secure: bool,
     /// A folder of `<name>.liquid` mail templates, looked up before the built-in ones.
     #[arg(long, env = "EMAIL_TEMPLATES_PATH", global = true)]
     pub email_templates_path: Option<std::path::PathBuf>,
     /// Limit the mails each flow may send (off by default, as in Directus).
-    #[arg(long, env = "RATE_LIMITER_EMAIL_FLOWS_ENABLED", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "RATE_LIMITER_EMAIL_FLOWS_ENABLED",
+        default_value_t = false,
+        global = true
+    )]
     pub rate_limiter_email_flows_enabled: bool,
     /// Mails per flow per window.
-    #[arg(long, env = "RATE_LIMITER_EMAIL_FLOWS_POINTS", default_value_t = 1, global = true)]
+    #[arg(
+        long,
+        env = "RATE_LIMITER_EMAIL_FLOWS_POINTS",
+        default_value_t = 1,
+        global = true
+    )]
     pub rate_limiter_email_flows_points: u32,
     /// The window, in seconds.
-    #[arg(long, env = "RATE_LIMITER_EMAIL_FLOWS_DURATION", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "RATE_LIMITER_EMAIL_FLOWS_DURATION",
+        default_value_t = 60,
+        global = true
+    )]
     pub rate_limiter_email_flows_duration: u64,
     /// Replaces the default message of `EMAIL_LIMIT_EXCEEDED`.
     #[arg(long, env = "RATE_LIMITER_EMAIL_FLOWS_ERROR_MESSAGE", global = true)]
@@ -159,13 +199,15 @@ impl Config {
                 smtp_password: self.email_smtp_password.clone(),
                 smtp_secure: self.email_smtp_secure,
                 templates_path: self.email_templates_path.clone(),
-                rate_limit: self.rate_limiter_email_flows_enabled.then(|| engine::MailRateLimit {
-                    points: self.rate_limiter_email_flows_points.max(1),
-                    duration: std::time::Duration::from_secs(
-                        self.rate_limiter_email_flows_duration.max(1),
-                    ),
-                    message: self.rate_limiter_email_flows_error_message.clone(),
-                }),
+                rate_limit: self
+                    .rate_limiter_email_flows_enabled
+                    .then(|| engine::MailRateLimit {
+                        points: self.rate_limiter_email_flows_points.max(1),
+                        duration: std::time::Duration::from_secs(
+                            self.rate_limiter_email_flows_duration.max(1),
+                        ),
+                        message: self.rate_limiter_email_flows_error_message.clone(),
+                    }),
             },
         })
     }

@@ -1,8 +1,10 @@
 //! The operation registry: one trait, one module per Directus operation type.
 
 mod basic;
+mod exec;
 mod items;
 mod jwt;
+mod mail;
 mod request;
 mod trigger;
 
@@ -78,6 +80,8 @@ impl Registry {
             Arc::new(items::ItemUpdate),
             Arc::new(items::ItemDelete),
             Arc::new(items::Notification),
+            Arc::new(mail::Mail::default()),
+            Arc::new(exec::Exec),
         ];
         Registry {
             ops: list.into_iter().map(|op| (op.id(), op)).collect(),
