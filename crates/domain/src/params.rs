@@ -391,6 +391,30 @@ impl Params {
         Ok(node)
     }
 
+    /// Aggregate rows as REST and item operations answer them: group keys and functions
+    /// side by side in one object, and `count(*)` as a bare number.
+    pub fn flatten_aggregate(&self, rows: Vec<crate::aggregate::AggregateRow>) -> Vec<Value> {
+        rows.into_iter()
+            .map(|row| {
+                let mut obj = row.group;
+                for (function, value) in row.values {
+                    let counts_all = self
+                        .aggregate
+                        .iter()
+                        .any(|(f, fields)| *f == function && fields.iter().any(|x| x == "*"));
+                    let value = match (counts_all, value) {
+                        (true, Value::Object(mut inner)) if inner.len() == 1 => {
+                            inner.remove("*").unwrap_or(Value::Null)
+                        }
+                        (_, v) => v,
+                    };
+                    obj.insert(function, value);
+                }
+                Value::Object(obj)
+            })
+            .collect()
+    }
+
     /// The aggregate request, when `aggregate` was given.
     pub fn aggregate_query(&self) -> Option<AggregateQuery> {
         if self.aggregate.is_empty() {

@@ -163,27 +163,7 @@ impl Ctx {
         let items = &self.state.items;
         let data = if let Some(query) = params.aggregate_query() {
             let rows = items.aggregate(&self.acc, self.collection, &query).await?;
-            Value::Array(
-                rows.into_iter()
-                    .map(|row| {
-                        // REST flattens the group keys into each row.
-                        let mut obj = row.group;
-                        for (function, value) in row.values {
-                            let counts_all = params.aggregate.iter().any(|(f, fields)| {
-                                *f == function && fields.iter().any(|x| x == "*")
-                            });
-                            let value = match (counts_all, value) {
-                                (true, Value::Object(mut inner)) if inner.len() == 1 => {
-                                    inner.remove("*").unwrap_or(Value::Null)
-                                }
-                                (_, v) => v,
-                            };
-                            obj.insert(function, value);
-                        }
-                        Value::Object(obj)
-                    })
-                    .collect(),
-            )
+            Value::Array(params.flatten_aggregate(rows))
         } else {
             let catalog = items.readable_catalog(&self.acc).await?;
             let node = params.read_node(&catalog, self.collection)?;

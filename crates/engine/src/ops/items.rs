@@ -238,6 +238,15 @@ impl Operation for ItemRead {
                     .filter(|k| !k.is_empty())
                     .collect(),
             };
+            if keys.is_empty()
+                && let Some(query) = params.aggregate_query()
+            {
+                let rows = items
+                    .aggregate(&acc, collection, &query)
+                    .await
+                    .map_err(domain_rejection)?;
+                return Ok(Value::Array(params.flatten_aggregate(rows)));
+            }
             let catalog = items
                 .readable_catalog(&acc)
                 .await
