@@ -1465,6 +1465,18 @@ impl<'s> Writer<'s> {
         if coll.name == "directus_operations" {
             flow_graph::check_key_unique(tx, self.backend, obj, key).await?;
         }
+        if coll.name == "directus_permissions"
+            && let (Some(Value::String(target)), Some(filter @ Value::Object(_))) =
+                (obj.get("collection"), obj.get("permissions"))
+            && let Some(target) = self.catalog.get(target)
+        {
+            // A filter that cannot compile would break every later read of that role:
+            // refuse it now, with the reason.
+            let scope = Scope::new(self.backend, self.catalog, self.acc);
+            crate::filter::compile(&scope, target, "t0", filter).map_err(|err| {
+                Error::payload(format!("\"permissions\" is not a valid filter: {err}"))
+            })?;
+        }
         Ok(())
     }
 }
@@ -1535,7 +1547,31 @@ fn validate(coll: &Collection, obj: &Map<String, Value>, creating: bool) -> Vec<
                 extra: Map::new(),
             });
         }
-        if coll.name == "directus_flows" && field.name == "accountability" {
+        if coll.name == "directus_permissions" {
+            let shape = match field.name {
+                "permissions" if !value.is_object() => Some("Value has to be an object"),
+                "fields"
+                    if !value
+                        .as_array()
+                        .is_some_and(|list| list.iter().all(Value::is_string)) =>
+                {
+                    Some("Value has to be an array of field names")
+                }
+                _ => None,
+            };
+            if let Some(shape) = shape {
+                violations.push(FieldViolation {
+                    field: field.name.to_string(),
+                    kind: "type",
+                    message: format!(
+                        "Validation failed for field \"{}\". {shape}.",
+                        field.name
+                    ),
+                    extra: Map::new(),
+                });
+            }
+        }
+                if coll.name == "directus_flows" && field.name == "accountability" {
             let ok = value
                 .as_str()
                 .is_some_and(|s| ACCOUNTABILITY.contains(&s) || uuid::Uuid::parse_str(s).is_ok());
