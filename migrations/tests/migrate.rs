@@ -10,7 +10,7 @@ use sea_orm_migration::sea_orm::{
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
     "directus_activity",
     "directus_flows",
     "directus_folders",
@@ -22,7 +22,7 @@ const TABLES: [&str; 8] = [
     "directus_users",
 ];
 
-const INDEXES: [&str; 13] = [
+const INDEXES: [&str; 14] = [
     "directus_activity_collection_item_index",
     "directus_flows_folder_index",
     "directus_flows_status_index",
