@@ -115,7 +115,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 3, "three migrations")?;
+    ensure(Migrator::migrations().len() == 4, "four migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {

@@ -105,7 +105,11 @@ both!(
         app.articles_table().await;
         event(1, "filter", "items.create")
             .accountability(json!("all"))
-            .op("note", "log", json!({"message": "{{ $trigger.payload.title }}"}))
+            .op(
+                "note",
+                "log",
+                json!({"message": "{{ $trigger.payload.title }}"}),
+            )
             .insert(&app)
             .await;
         let reply = create_article(&app, json!({"title": "Plain"})).await;
@@ -116,7 +120,9 @@ both!(
         // The run is logged in the write's transaction, so it is there once the write is.
         assert_eq!(
             logged_triggers(&app, 1).await,
-            [json!({"payload": {"title": "Plain"}, "event": "articles.items.create", "collection": "articles"})]
+            [
+                json!({"payload": {"title": "Plain"}, "event": "articles.items.create", "collection": "articles"})
+            ]
         );
     }
 );
@@ -184,7 +190,11 @@ both!(
                 "condition",
                 json!({"filter": {"$trigger": {"payload": {"title": {"_eq": "ok"}}}}}),
             )
-            .or_else("note", "log", json!({"message": "refused, but only logged"}))
+            .or_else(
+                "note",
+                "log",
+                json!({"message": "refused, but only logged"}),
+            )
             .insert(&app)
             .await;
         let reply = create_article(&app, json!({"title": "bad"})).await;
@@ -291,7 +301,9 @@ both!(
         );
         assert_eq!(
             logged_triggers(&app, 1).await,
-            [json!({"payload": {"title": "x"}, "event": "articles.items.update", "keys": [1, 2], "collection": "articles"})]
+            [
+                json!({"payload": {"title": "x"}, "event": "articles.items.update", "keys": [1, 2], "collection": "articles"})
+            ]
         );
         let reply = app
             .send("DELETE", "/items/articles/1", None, Some(ADMIN_TOKEN))
@@ -359,7 +371,9 @@ both!(
         assert_eq!(logged_triggers(&app, 1).await, Vec::<Value>::new());
         assert_eq!(
             wait_for_runs(&app, 1, 1).await,
-            [json!({"event": "articles.items.create", "payload": {"title": "later", "id": 1}, "key": 1, "collection": "articles"})]
+            [
+                json!({"event": "articles.items.create", "payload": {"title": "later", "id": 1}, "key": 1, "collection": "articles"})
+            ]
         );
     }
 );

@@ -115,6 +115,9 @@ pub struct Field {
     pub max_length: Option<usize>,
     /// When set, the only values a write may store (flowline validates enums Directus does not).
     pub allowed: Option<&'static [&'static str]>,
+    /// `numeric(precision, scale)`: larger values are refused as out of range instead of
+    /// reaching the database's overflow error.
+    pub numeric: Option<(u32, u32)>,
 }
 
 impl Field {
@@ -133,6 +136,7 @@ impl Field {
             relation: None,
             managed: Managed::No,
             allowed: None,
+            numeric: None,
         }
     }
     pub(crate) fn required(mut self) -> Self {
@@ -442,7 +446,9 @@ impl Catalog {
                 Field::new("id", Integer).defaulted(),
                 Field::new("role", Uuid).m2o("directus_roles"),
                 Field::new("collection", String).max_length(64).required(),
-                Field::new("action", String).one_of(PERMISSION_ACTIONS).required(),
+                Field::new("action", String)
+                    .one_of(PERMISSION_ACTIONS)
+                    .required(),
                 Field::new("permissions", Json),
                 Field::new("fields", Json),
             ],

@@ -103,6 +103,22 @@ impl Error {
         )))
     }
 
+    /// Directus's answer to a payload naming fields the caller may not write.
+    pub fn forbidden_fields(fields: &[&str], collection: &str) -> Self {
+        let names: Vec<String> = fields.iter().map(|f| format!("\"{f}\"")).collect();
+        Error::Forbidden(Some(if names.len() == 1 {
+            format!(
+                "You don't have permission to access field {} in collection \"{collection}\" or it does not exist.",
+                names[0]
+            )
+        } else {
+            format!(
+                "You don't have permission to access fields {} in collection \"{collection}\" or they do not exist.",
+                names.join(", ")
+            )
+        }))
+    }
+
     pub fn query(reason: impl Into<String>) -> Self {
         Error::InvalidQuery(reason.into())
     }

@@ -315,7 +315,9 @@ fn allowed(kind: FieldKind, op: &str) -> bool {
         FieldKind::Integer | FieldKind::BigInteger | FieldKind::Float | FieldKind::Decimal => {
             NUMBER.contains(&op)
         }
-        FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date => NUMBER.contains(&op) || matches!(op, "_empty" | "_nempty"),
+        FieldKind::Timestamp | FieldKind::DateTime | FieldKind::Date => {
+            NUMBER.contains(&op) || matches!(op, "_empty" | "_nempty")
+        }
         FieldKind::Json => matches!(op, "_null" | "_nnull" | "_json"),
         FieldKind::Boolean => matches!(op, "_eq" | "_neq" | "_null" | "_nnull"),
         FieldKind::Hash => matches!(op, "_null" | "_nnull" | "_empty" | "_nempty"),

@@ -20,6 +20,8 @@ struct Column {
     not_null: bool,
     has_default: bool,
     max_length: Option<usize>,
+    /// `numeric(10, 2)` -> (10, 2).
+    numeric: Option<(u32, u32)>,
     primary: bool,
     /// The database generates its value (identity, serial, SQLite's integer primary key).
     generated: bool,
@@ -74,6 +76,7 @@ async fn sqlite(db: &impl ConnectionTrait) -> Result<Vec<(String, Vec<Column>)>>
             columns.push(Column {
                 name: r.try_get_by_index(0)?,
                 max_length: length_of(&declared),
+                numeric: precision_of(&declared),
                 // `INTEGER PRIMARY KEY` is the rowid: SQLite assigns it.
                 generated: primary && declared == "integer",
                 kind: declared,
@@ -103,7 +106,8 @@ async fn postgres(db: &impl ConnectionTrait) -> Result<Vec<(String, Vec<Column>)
                             WHERE tc.constraint_type = 'PRIMARY KEY' \
                               AND tc.table_schema = c.table_schema \
                               AND tc.table_name = c.table_name \
-                              AND k.column_name = c.column_name) \
+                              AND k.column_name = c.column_name), \
+                    c.numeric_precision::int8, c.numeric_scale::int8 \
              FROM information_schema.columns c \
              JOIN information_schema.tables t \
                ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
@@ -123,12 +127,21 @@ async fn postgres(db: &impl ConnectionTrait) -> Result<Vec<(String, Vec<Column>)
             kind: r.try_get_by_index::<String>(2)?.to_lowercase(),
             not_null: r.try_get_by_index(3)?,
             generated: r.try_get_by_index::<bool>(6)?
-                || default.as_deref().is_some_and(|d| d.starts_with("nextval(")),
+                || default
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("nextval(")),
             has_default: default.is_some(),
             max_length: r
                 .try_get_by_index::<Option<i64>>(5)?
                 .and_then(|n| usize::try_from(n).ok()),
             primary: r.try_get_by_index(7)?,
+            numeric: match (
+                r.try_get_by_index::<Option<i64>>(8)?,
+                r.try_get_by_index::<Option<i64>>(9)?,
+            ) {
+                (Some(p), Some(s)) => u32::try_from(p).ok().zip(u32::try_from(s).ok()),
+                _ => None,
+            },
         };
         match tables.last_mut() {
             Some((name, columns)) if *name == table => columns.push(column),
@@ -154,6 +167,15 @@ fn length_of(declared: &str) -> Option<usize> {
     inner.trim().parse().ok()
 }
 
+/// `numeric(10,2)` -> (10, 2); `numeric(5)` -> (5, 0).
+fn precision_of(declared: &str) -> Option<(u32, u32)> {
+    let inner = declared.split_once('(')?.1.split_once(')')?.0;
+    let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>().ok());
+    let precision = parts.next()??;
+    let scale = parts.next().flatten().unwrap_or(0);
+    Some((precision, scale))
+}
+
 /// The field kind of a declared column type, on either backend.
 fn kind_of(declared: &str) -> Option<FieldKind> {
     let base = declared.split('(').next().unwrap_or(declared).trim();
@@ -164,9 +186,7 @@ fn kind_of(declared: &str) -> Option<FieldKind> {
             FieldKind::Integer
         }
         "bigint" | "int8" => FieldKind::BigInteger,
-        "real" | "float" | "float4" | "float8" | "double" | "double precision" => {
-            FieldKind::Float
-        }
+        "real" | "float" | "float4" | "float8" | "double" | "double precision" => FieldKind::Float,
         "numeric" | "decimal" => FieldKind::Decimal,
         "boolean" | "bool" => FieldKind::Boolean,
         "text" | "clob" => FieldKind::Text,
@@ -184,7 +204,9 @@ fn kind_of(declared: &str) -> Option<FieldKind> {
 fn collection(table: &str, columns: Vec<Column>) -> Option<Collection> {
     let pk = columns.iter().find(|c| c.primary)?;
     let primary_key = intern(&pk.name);
-    let generated_key = pk.generated;
+    // A key the database fills in (a sequence, or a default such as gen_random_uuid())
+    // is left out of inserts and read back.
+    let generated_key = pk.generated || pk.has_default;
     let mut fields = Vec::new();
     for c in columns {
         let Some(kind) = kind_of(&c.kind) else {
@@ -201,9 +223,12 @@ fn collection(table: &str, columns: Vec<Column>) -> Option<Collection> {
             FieldKind::String => c.max_length,
             _ => None,
         };
+        if kind == FieldKind::Decimal {
+            field.numeric = c.numeric;
+        }
         if c.primary {
             field = field.not_null();
-            if c.generated {
+            if c.generated || c.has_default {
                 field = field.defaulted();
             }
         } else if c.not_null && !c.has_default {

@@ -203,12 +203,7 @@ impl ItemsService {
     /// created after start). System collections and unknown names answer `FORBIDDEN`, as
     /// Directus's `/items/:collection` does.
     pub async fn user_collection(&self, name: &str) -> Result<&'static str> {
-        let known = |catalog: &Catalog| {
-            catalog
-                .get(name)
-                .filter(|c| c.is_user())
-                .map(|c| c.name)
-        };
+        let known = |catalog: &Catalog| catalog.get(name).filter(|c| c.is_user()).map(|c| c.name);
         if let Some(found) = known(&self.catalog()) {
             return Ok(found);
         }
@@ -224,8 +219,11 @@ impl ItemsService {
             return Err(Error::forbidden());
         }
         let catalog = self.refresh_catalog().await?;
-        *last = Some(std::time::Instant::now());
-        known(&catalog).ok_or_else(Error::forbidden)
+        let found = known(&catalog);
+        if found.is_none() {
+            *last = Some(std::time::Instant::now());
+        }
+        found.ok_or_else(Error::forbidden)
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -426,9 +424,7 @@ impl ItemsService {
                         Some((hooks, event)) => {
                             let mut meta = Map::new();
                             meta.insert("collection".into(), Value::from(coll.name));
-                            hooks
-                                .filter(event, item, meta, w.acc, w.origin, tx)
-                                .await?
+                            hooks.filter(event, item, meta, w.acc, w.origin, tx).await?
                         }
                         None => item,
                     };
@@ -465,9 +461,7 @@ impl ItemsService {
                             keys.iter().map(|k| coll.key_json(k)).collect(),
                         );
                         meta.insert("collection".into(), Value::from(coll.name));
-                        hooks
-                            .filter(event, data, meta, w.acc, w.origin, tx)
-                            .await?
+                        hooks.filter(event, data, meta, w.acc, w.origin, tx).await?
                     }
                     None => data,
                 };
@@ -786,7 +780,9 @@ impl<'s> Writer<'s> {
                     Some(key)
                 }
                 None if coll.generated_key => None,
-                None if coll.pk_field().kind == FieldKind::Uuid => {
+                // System collections generate uuid keys as Directus's `uuid` special does;
+                // a user table's key comes from its default or from the client.
+                None if !coll.is_user() && coll.pk_field().kind == FieldKind::Uuid => {
                     Some(uuid::Uuid::new_v4().to_string())
                 }
                 None => {
@@ -907,10 +903,16 @@ impl<'s> Writer<'s> {
             let grant = self.grants.get(coll.name, Action::Update)?;
             check_fields(coll, grant, &obj)?;
             if !self.exists(tx, coll, key).await? {
-                return Ok(());
+                // Admins may update nothing; others learn no more than Directus tells them.
+                return if self.grants.is_all() {
+                    Ok(())
+                } else {
+                    Err(Error::forbidden())
+                };
             }
             if let Some(guard) = grant.and_then(|g| g.filter.as_ref()) {
-                self.check_guard(tx, coll, &[key.to_string()], guard).await?;
+                self.check_guard(tx, coll, &[key.to_string()], guard)
+                    .await?;
             }
             obj.remove(coll.primary_key);
             for field in &coll.fields {
@@ -1012,7 +1014,11 @@ impl<'s> Writer<'s> {
                     coll.pk_field().kind,
                     &keys,
                 ));
+            let requested = keys.len();
             let keys = read_keys(tx, self.backend, coll, existing).await?;
+            if checked && !self.grants.is_all() && keys.len() < requested {
+                return Err(Error::forbidden());
+            }
             if keys.is_empty() {
                 return Ok(());
             }
@@ -1072,8 +1078,7 @@ impl<'s> Writer<'s> {
             ));
             tx.execute(&stmt).await.map_err(translate)?;
             for key in &keys {
-                self.changes
-                    .record(
+                self.changes.record(
                     coll.name,
                     MutationEvent::Delete,
                     key,
@@ -1221,10 +1226,27 @@ impl<'s> Writer<'s> {
                         field: field.name.to_string(),
                     });
                 }
-                if field.kind == FieldKind::Integer
-                    && let Some(n) = value.as_i64().or_else(|| value.as_f64().map(|f| f as i64))
-                    && i32::try_from(n).is_err()
-                {
+                let decimal_overflows = field.numeric.is_some_and(|(precision, scale)| {
+                    let text = match value {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => s.trim().to_string(),
+                        _ => return false,
+                    };
+                    let whole = text
+                        .trim_start_matches(['-', '+'])
+                        .split(['.', 'e', 'E'])
+                        .next()
+                        .unwrap_or_default()
+                        .trim_start_matches('0')
+                        .len();
+                    whole > precision.saturating_sub(scale) as usize
+                });
+                let integer_overflows = field.kind == FieldKind::Integer
+                    && value
+                        .as_i64()
+                        .or_else(|| value.as_f64().map(|f| f as i64))
+                        .is_some_and(|n| i32::try_from(n).is_err());
+                if decimal_overflows || integer_overflows {
                     return Err(Error::ValueOutOfRange {
                         collection: coll.name.to_string(),
                         field: field.name.to_string(),
@@ -1489,12 +1511,16 @@ fn check_fields(
     obj: &Map<String, Value>,
 ) -> Result<()> {
     let Some(grant) = grant else { return Ok(()) };
-    for name in obj.keys() {
-        if coll.field(name).is_some() && !grant.allows_field(name) {
-            return Err(Error::unknown_field(name, coll.name, "payload"));
-        }
+    let hidden: Vec<&str> = obj
+        .keys()
+        .map(String::as_str)
+        .filter(|name| coll.field(name).is_some() && !grant.allows_field(name))
+        .collect();
+    if hidden.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::forbidden_fields(&hidden, coll.name))
     }
-    Ok(())
 }
 
 /// Reads the first column of each row as key text.
@@ -1563,15 +1589,12 @@ fn validate(coll: &Collection, obj: &Map<String, Value>, creating: bool) -> Vec<
                 violations.push(FieldViolation {
                     field: field.name.to_string(),
                     kind: "type",
-                    message: format!(
-                        "Validation failed for field \"{}\". {shape}.",
-                        field.name
-                    ),
+                    message: format!("Validation failed for field \"{}\". {shape}.", field.name),
                     extra: Map::new(),
                 });
             }
         }
-                if coll.name == "directus_flows" && field.name == "accountability" {
+        if coll.name == "directus_flows" && field.name == "accountability" {
             let ok = value
                 .as_str()
                 .is_some_and(|s| ACCOUNTABILITY.contains(&s) || uuid::Uuid::parse_str(s).is_ok());

@@ -138,8 +138,7 @@ impl Grants {
                     (!names.iter().any(|n| n == "*")).then_some(names)
                 }
                 Some(Value::String(csv)) => {
-                    let names: Vec<String> =
-                        csv.split(',').map(|n| n.trim().to_string()).collect();
+                    let names: Vec<String> = csv.split(',').map(|n| n.trim().to_string()).collect();
                     (!names.iter().any(|n| n == "*")).then_some(names)
                 }
                 _ => None,
@@ -178,8 +177,8 @@ impl Grants {
             let grant = map.get(&(coll.name.to_string(), Action::Read));
             let mut coll = coll.clone();
             coll.fields.retain(|f| {
-                let allowed = f.name == coll.primary_key
-                    || grant.is_some_and(|g| g.allows_field(f.name));
+                let allowed =
+                    f.name == coll.primary_key || grant.is_some_and(|g| g.allows_field(f.name));
                 let target_ok = match &f.relation {
                     Some(Relation::ManyToOne { target }) => can_read(target),
                     Some(Relation::OneToMany { target, .. }) => can_read(target),
@@ -192,7 +191,11 @@ impl Grants {
     }
 }
 
-fn json_column(backend: DbBackend, row: &sea_orm::QueryResult, idx: usize) -> Result<Option<Value>> {
+fn json_column(
+    backend: DbBackend,
+    row: &sea_orm::QueryResult,
+    idx: usize,
+) -> Result<Option<Value>> {
     let value = sql::decode(
         backend,
         row,

@@ -210,9 +210,7 @@ pub fn as_text(backend: DbBackend, expr: Expr, kind: FieldKind) -> Expr {
             | FieldKind::DateTime
             | FieldKind::Date
             | FieldKind::Decimal,
-        ) => {
-            expr.cast_as(Alias::new("TEXT"))
-        }
+        ) => expr.cast_as(Alias::new("TEXT")),
         _ => expr,
     }
 }
@@ -437,7 +435,9 @@ pub fn decode(backend: DbBackend, row: &QueryResult, idx: usize, how: Decode) ->
                 Ok(v) => v.map(|i| Value::from(i.to_string())),
                 Err(_) => match row.try_get_by_index::<Option<f64>>(idx) {
                     Ok(v) => v.map(|f| Value::from(f.to_string())),
-                    Err(_) => row.try_get_by_index::<Option<String>>(idx)?.map(Value::from),
+                    Err(_) => row
+                        .try_get_by_index::<Option<String>>(idx)?
+                        .map(Value::from),
                 },
             }
         }

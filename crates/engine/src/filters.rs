@@ -107,18 +107,15 @@ impl Engine {
                 },
             )
             .await;
-            runlog::write(
-                &**tx,
-                &flow,
-                &run,
-                Some(accountability),
-                &self.config().env,
-            )
-            .await;
+            runlog::write(&**tx, &flow, &run, Some(accountability), &self.config().env).await;
             if run.last_status == Some(Status::Reject)
                 && let Some(rejection) = &run.last_rejection
             {
-                let http = rejection.http.as_ref().clone().for_caller(accountability.admin);
+                let http = rejection
+                    .http
+                    .as_ref()
+                    .clone()
+                    .for_caller(accountability.admin);
                 return Err(rejected(http.status, &http.body));
             }
             match run.select(return_option.as_deref()) {

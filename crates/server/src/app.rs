@@ -118,7 +118,9 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(crate::openapi::document(&state.items.catalog().system_only()))
+    Json(crate::openapi::document(
+        &state.items.catalog().system_only(),
+    ))
 }
 
 /// Unknown routes: Directus authenticates before routing, so a bad token is a 401 even

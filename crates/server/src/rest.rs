@@ -193,15 +193,19 @@ impl Ctx {
     /// Reads written rows back with the request's parameters.
     async fn read_back(&self, keys: &[String], many: bool) -> Result<Response, ApiError> {
         let catalog = self.state.items.readable_catalog(&self.acc).await?;
-        let mut node = self.params.read_node(&catalog, self.collection)?;
+        let mut node = match self.params.read_node(&catalog, self.collection) {
+            Err(domain::Error::Forbidden(_)) => return Ok(no_content()),
+            other => other?,
+        };
         if !many {
             node.args = Default::default();
         }
-        let rows = self
-            .state
-            .items
-            .read_written(&self.acc, &node, keys)
-            .await?;
+        // A write the caller may not read back is still a success: 204, as Directus's
+        // controllers answer when the read-back is forbidden.
+        let rows = match self.state.items.read_written(&self.acc, &node, keys).await {
+            Err(domain::Error::Forbidden(_)) => return Ok(no_content()),
+            other => other?,
+        };
         if many {
             return Ok(envelope(Value::Array(rows), None));
         }
@@ -223,6 +227,14 @@ impl Ctx {
             .keys_by_query(&self.acc, self.collection, &params.args)
             .await?)
     }
+}
+
+fn collection_is_user(ctx: &Ctx) -> bool {
+    ctx.state
+        .items
+        .catalog()
+        .get(ctx.collection)
+        .is_some_and(domain::catalog::Collection::is_user)
 }
 
 fn keys_of(value: &Value, what: &str) -> Result<Vec<String>, ApiError> {
@@ -351,7 +363,13 @@ async fn collection_root(
                 Value::Object(obj) if obj.contains_key("query") => {
                     ctx.keys_by_query(&obj["query"]).await?
                 }
-                // Directus crashes with a 500 here; an empty or keyless body is a client error.
+                // On `/items`, Directus's batch check answers an object without keys or a
+                // query; on system routes it crashes with a 500, and flowline names both forms.
+                Value::Object(_) if collection_is_user(&ctx) => {
+                    return Err(ApiError::payload(
+                        "\"value\" must contain at least one of [query, keys]",
+                    ));
+                }
                 _ => {
                     return Err(ApiError::payload(
                         "\"value\" must be an array of keys or contain one of [keys, query]",

@@ -5,8 +5,8 @@
 use domain::items::Origin;
 use domain::{Accountability, ItemsService, params};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
 use serde_json::{Map, Value};
 
 use super::{OpContext, Operation, option_to_object};
@@ -78,9 +78,7 @@ async fn role_accountability(ctx: &OpContext<'_>, role: &str) -> Result<Accounta
     let mut stmt = Sql::select();
     stmt.columns([Alias::new("admin_access"), Alias::new("app_access")])
         .from(Alias::new("directus_roles"))
-        .and_where(
-            Expr::col(Alias::new("id")).eq(Expr::val(domain::sql::uuid_value(backend, id))),
-        );
+        .and_where(Expr::col(Alias::new("id")).eq(Expr::val(domain::sql::uuid_value(backend, id))));
     let row = db
         .query_one(&stmt)
         .await
@@ -156,9 +154,7 @@ fn keys_option(options: &Value) -> Result<Option<Vec<Value>>, Rejection> {
 }
 
 fn key_texts(keys: &[Value]) -> Vec<String> {
-    keys.iter()
-        .filter_map(domain::items::key_text)
-        .collect()
+    keys.iter().filter_map(domain::items::key_text).collect()
 }
 
 /// The `query` option, parsed like REST query parameters.
@@ -280,7 +276,7 @@ impl Operation for ItemRead {
 /// What update and delete are asked to touch, after the checks both share.
 enum Target {
     Keys(Vec<Value>),
-    Query(params::Params),
+    Query(Box<params::Params>),
     Nothing,
 }
 
@@ -297,7 +293,7 @@ fn target(options: &Value, batch: bool) -> Result<Target, Rejection> {
     }
     Ok(match (keys, query) {
         (Some(keys), _) => Target::Keys(keys),
-        (_, Some(query)) => Target::Query(query),
+        (_, Some(query)) => Target::Query(Box::new(query)),
         _ => Target::Nothing,
     })
 }
@@ -450,9 +446,8 @@ impl Operation for Notification {
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
             // `$full` means no accountability at all here, so the sender is null.
-            let acc =
-                accountability_for(ctx, options.get("permissions"), Accountability::system())
-                    .await?;
+            let acc = accountability_for(ctx, options.get("permissions"), Accountability::system())
+                .await?;
             let text = |name: &str| -> Value {
                 let value = options.get(name);
                 if truthy(value) {
