@@ -11,7 +11,8 @@
 # Options: --quick, --release / --debug (which build; release unless quick), --no-build (the
 # binary as it is), --sqlite / --postgres (one backend only), --growth / --no-growth.
 # Environment: BENCH_SECONDS (15), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
-# BENCH_GROWTH_FLOWS (10000), BENCH_GROWTH_OPS (10), BENCH_CHAIN (1000),
+# BENCH_GROWTH_FLOWS (10000), BENCH_GROWTH_OPS (10), BENCH_CHAIN (1000), BENCH_FANOUT (10000),
+# BENCH_SLEEPERS (10000),
 # BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test), CARGO_TARGET_DIR.
 #
 # It asserts no timing: it fails only when it cannot build, start or seed the server.
@@ -53,6 +54,8 @@ threads="${BENCH_THREADS:-1}"
 growth_flows="${BENCH_GROWTH_FLOWS:-10000}"
 growth_ops="${BENCH_GROWTH_OPS:-10}"
 chain_len="${BENCH_CHAIN:-1000}"
+fanout_len="${BENCH_FANOUT:-10000}"
+sleepers="${BENCH_SLEEPERS:-10000}"
 pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowline/target}"
 token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -280,6 +283,48 @@ bench_growth() {
   ms_on="$(timeout 600 python3 bench/seed.py time "$base" "$chain_id" 5)" || return 1
   note_growth "$backend" "chain of $chain_len transforms, per operation (logging off / all)" \
     "$(awk -v a="$ms_off" -v b="$ms_on" -v n="$chain_len" 'BEGIN { printf "%.1f us / %.1f us (run %s ms / %s ms)", a * 1000 / n, b * 1000 / n, a, b }')"
+  bench_fanout "$backend"
+  bench_sleepers "$backend"
+}
+
+# The `trigger` operation over $fanout_len elements, parallel then in batches of 100: total
+# time of the webhook and the server's peak RSS meanwhile.
+bench_fanout() {
+  local backend="$1" parents parallel batch mode flow ms peak_file before
+  parents="$(timeout 60 python3 bench/seed.py fanout "$base" "$token")" || return 1
+  read -r parallel batch <<<"$parents"
+  for mode in parallel batch; do
+    flow="$parallel"; [ "$mode" = batch ] && flow="$batch"
+    before="$(rss_kib "$server_pid")"
+    peak_file="$work/peak.$backend.fanout.$mode"
+    echo "$before" >"$peak_file"
+    sample_rss "$peak_file" &
+    sampler_pid=$!
+    ms="$(timeout 600 python3 bench/seed.py spread "$base" "$flow" "$fanout_len")" || ms="failed"
+    kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
+    note_growth "$backend" "trigger operation over $fanout_len elements, $mode" \
+      "$ms ms, peak RSS $(mib "$(cat "$peak_file")") MiB (before $(mib "$before") MiB)"
+  done
+}
+
+# $sleepers async webhook runs that each sleep 5 s, all in flight at once: memory per run
+# (peak RSS over the idle RSS before the burst) and whether every run completed (one
+# activity row each).
+bench_sleepers() {
+  local backend="$1" flow before peak_file ms peak done_runs
+  flow="$(timeout 60 python3 bench/seed.py sleeper "$base" "$token")" || return 1
+  sleep 1
+  before="$(rss_kib "$server_pid")"
+  peak_file="$work/peak.$backend.sleepers"
+  echo "$before" >"$peak_file"
+  sample_rss "$peak_file" &
+  sampler_pid=$!
+  ms="$(timeout 300 python3 bench/seed.py burst "$base" "$flow" "$sleepers")" || ms="failed"
+  done_runs="$(timeout 120 python3 bench/seed.py runs "$base" "$token" "$flow" "$sleepers" 90)" || done_runs="?"
+  kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
+  peak="$(cat "$peak_file")"
+  note_growth "$backend" "$sleepers async runs sleeping 5 s each (sent in $ms ms)" \
+    "$(awk -v p="$peak" -v b="$before" -v n="$sleepers" 'BEGIN { printf "%.2f KiB per in-flight run (peak %.1f MiB, before %.1f MiB)", (p - b) / n, p / 1024, b / 1024 }'); $done_runs of $sleepers completed"
 }
 
 failed=0

@@ -10,6 +10,17 @@
   seed.py chain  URL TOKEN N ACC      one webhook flow of N chained transform operations with
                                       accountability ACC ("null" or "all"); prints its id
   seed.py time   URL FLOW K           K sequential POST triggers; prints the median ms
+  seed.py fanout URL TOKEN            a child flow (operation trigger, one transform) and two
+                                      webhook parents whose `trigger` operation runs it for
+                                      every element of the body's `items`, in parallel and in
+                                      batches of 100; prints "<parallel id> <batch id>"
+  seed.py spread URL FLOW N           one POST with N items to a fan-out parent; prints ms
+  seed.py sleeper URL TOKEN           an async webhook flow sleeping 5 s, logged (activity);
+                                      prints its id
+  seed.py burst  URL FLOW N           N POSTs to FLOW from 64 keep-alive connections; prints
+                                      the ms they took
+  seed.py runs   URL TOKEN FLOW N S   waits up to S seconds for N logged runs of FLOW; prints
+                                      how many there were
 
 Flows and operations get fixed, readable ids, so a run is easy to inspect afterwards.
 Only the standard library: it runs wherever python3 does.
@@ -156,6 +167,106 @@ def timed(url, flow, rounds):
     print(f"{statistics.median(times):.2f}")
 
 
+def fanout(url, token):
+    child = fid(4, 1)
+    docs = [{
+        "id": child, "name": "Fan-out child", "status": "active", "trigger": "operation",
+        "accountability": None, "options": {"return": "$last"},
+        "operations": [{
+            "id": oid(4, 1, 1), "name": "double", "key": "double", "type": "transform",
+            "position_x": 20, "position_y": 1,
+            "options": {"json": {"x": "{{ $trigger }}", "twice": "{{ $trigger }}{{ $trigger }}"}},
+        }],
+    }]
+    parents = []
+    for n, mode in ((2, "parallel"), (3, "batch")):
+        docs.append({
+            "id": fid(4, n), "name": f"Fan-out {mode}", "status": "active",
+            "trigger": "webhook", "accountability": None,
+            "options": {"method": "POST", "async": False},
+            "operations": [{
+                "id": oid(4, n, 1), "name": "spread", "key": "spread", "type": "trigger",
+                "position_x": 20, "position_y": 1,
+                "options": {"flow": child, "payload": "{{ $trigger.body.items }}",
+                            "iterationMode": mode, "batchSize": 100},
+            }],
+        })
+        parents.append(fid(4, n))
+    call(url, token, "POST", "/flows?fields=id", docs)
+    call(url, token, "PATCH", "/flows?fields=id",
+         [{"id": child, "operation": oid(4, 1, 1)}]
+         + [{"id": fid(4, n), "operation": oid(4, n, 1)} for n in (2, 3)])
+    print(" ".join(parents))
+
+
+def spread(url, flow, count):
+    started = time.perf_counter()
+    call(url, None, "POST", f"/flows/trigger/{flow}", {"items": list(range(count))}, timeout=600)
+    print(f"{(time.perf_counter() - started) * 1000:.0f}")
+
+
+def sleeper(url, token):
+    flow = fid(5, 1)
+    call(url, token, "POST", "/flows?fields=id", [{
+        "id": flow, "name": "Sleeper", "status": "active", "trigger": "webhook",
+        "accountability": "activity", "options": {"method": "POST", "async": True},
+        "operations": [{
+            "id": oid(5, 1, 1), "name": "nap", "key": "nap", "type": "sleep",
+            "position_x": 20, "position_y": 1, "options": {"milliseconds": 5000},
+        }],
+    }])
+    call(url, token, "PATCH", f"/flows/{flow}?fields=id", {"operation": oid(5, 1, 1)})
+    print(flow)
+
+
+def burst(url, flow, count):
+    import http.client
+    import threading
+    from urllib.parse import urlparse
+
+    target = urlparse(url)
+    path = f"/flows/trigger/{flow}"
+    body = b"{}"
+    lock = threading.Lock()
+    left = [count]
+    failures = []
+
+    def worker():
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        while True:
+            with lock:
+                if left[0] == 0:
+                    break
+                left[0] -= 1
+            conn.request("POST", path, body, {"Content-Type": "application/json"})
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status >= 300:
+                failures.append(reply.status)
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} triggers failed, e.g. status {failures[0]}")
+    print(f"{(time.perf_counter() - started) * 1000:.0f}")
+
+
+def runs(url, token, flow, count, seconds):
+    deadline = time.perf_counter() + seconds
+    path = f"/activity?filter[item][_eq]={flow}&filter[action][_eq]=run&aggregate[count]=*"
+    while True:
+        got = call(url, token, "GET", path)["data"][0]["count"]
+        if int(got) >= count or time.perf_counter() > deadline:
+            print(got)
+            return
+        time.sleep(0.5)
+
+
 def main(argv):
     cmd, url = argv[1], argv[2].rstrip("/")
     if cmd == "base":
@@ -170,6 +281,16 @@ def main(argv):
         chain(url, argv[3], int(argv[4]), argv[5])
     elif cmd == "time":
         timed(url, argv[3], int(argv[4]))
+    elif cmd == "fanout":
+        fanout(url, argv[3])
+    elif cmd == "spread":
+        spread(url, argv[3], int(argv[4]))
+    elif cmd == "sleeper":
+        sleeper(url, argv[3])
+    elif cmd == "burst":
+        burst(url, argv[3], int(argv[4]))
+    elif cmd == "runs":
+        runs(url, argv[3], argv[4], int(argv[5]), int(argv[6]))
     else:
         raise SystemExit(f"unknown command {cmd}")
 

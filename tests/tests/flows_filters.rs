@@ -393,3 +393,56 @@ both!(
         assert_eq!(logged_triggers(&app, 1).await, Vec::<Value>::new());
     }
 );
+
+/// A filter flow whose item operation writes to the collection it filters would filter
+/// itself forever; the depth guard refuses the innermost write, and the refusal travels
+/// back out, so the request fails as a whole and nothing is written.
+async fn a_filter_flow_writing_to_its_own_collection_stops_at_the_depth_guard(app: e2e::TestApp) {
+    app.articles_table().await;
+    event(1, "filter", "items.create")
+        .op(
+            "echo",
+            "item-create",
+            json!({"collection": "articles", "payload": {"title": "echo"}, "emitEvents": true}),
+        )
+        .insert(&app)
+        .await;
+    let reply = tokio::time::timeout(
+        Duration::from_secs(30),
+        create_article(&app, json!({"title": "first"})),
+    )
+    .await
+    .expect("the write finishes");
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert_eq!(
+        reply.json(),
+        json!({"errors": [{
+            "message": "Flows triggered flows 3 levels deep; flowline stops here so that a flow writing to the collection it listens to cannot run forever.",
+            "extensions": {"code": "FLOW_DEPTH_EXCEEDED"},
+        }]})
+    );
+    assert_eq!(app.count("articles").await, 0);
+}
+
+fn shallow() -> engine::EngineConfig {
+    engine::EngineConfig {
+        max_depth: 3,
+        ..e2e::test_engine()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_recursion_stops_at_the_depth_guard_sqlite() {
+    a_filter_flow_writing_to_its_own_collection_stops_at_the_depth_guard(
+        e2e::TestApp::sqlite_with(shallow()).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_recursion_stops_at_the_depth_guard_postgres() {
+    a_filter_flow_writing_to_its_own_collection_stops_at_the_depth_guard(
+        e2e::TestApp::postgres_with(shallow()).await,
+    )
+    .await;
+}
