@@ -313,6 +313,74 @@ impl TestApp {
         .await;
     }
 
+    /// Sends a request and checks its exact status and JSON body.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+        status: u16,
+        want: Value,
+    ) {
+        let text = body.map(|b| b.to_string());
+        let reply = self.send(method, path, text.as_deref(), token).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{method} {path} as {token:?}: {}",
+            reply.text
+        );
+        assert_eq!(reply.json(), want, "{method} {path} as {token:?}");
+    }
+
+    /// Sends a request that must answer 204 with an empty body.
+    pub async fn expect_empty(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) {
+        let text = body.map(|b| b.to_string());
+        let reply = self.send(method, path, text.as_deref(), token).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            204,
+            "{method} {path} as {token:?}: {}",
+            reply.text
+        );
+        assert_eq!(reply.text, "", "{method} {path}");
+    }
+
+    /// The logged `$trigger` of every run of a flow, oldest first (flows with
+    /// `accountability: "all"`).
+    pub async fn logged_triggers(&self, flow: &str) -> Vec<Value> {
+        let backend = self.db.get_database_backend();
+        let sql = format!(
+            "SELECT r.data FROM directus_revisions r JOIN directus_activity a ON a.id = r.activity \
+             WHERE a.action = 'run' AND a.item = '{flow}' ORDER BY a.id"
+        );
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .expect("revisions");
+        rows.iter()
+            .map(|row| {
+                let data: Value = row
+                    .try_get_by_index::<Value>(0)
+                    .or_else(|_| {
+                        row.try_get_by_index::<String>(0)
+                            .map(|s| serde_json::from_str(&s).expect("json"))
+                    })
+                    .expect("data");
+                data["data"]["$trigger"].clone()
+            })
+            .collect()
+    }
+
     /// Counts the rows of a table, to show that a failed request wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         let row = self

@@ -4,35 +4,13 @@
 use std::time::Duration;
 
 use e2e::{ADMIN_TOKEN, both};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 const LISTENER: &str = "3e0c1d2a-4b5c-4d6e-8f70-000000000001";
 
 /// The `$trigger` of every logged run of the listener, oldest first.
 async fn triggers(app: &e2e::TestApp) -> Vec<Value> {
-    let backend = app.db.get_database_backend();
-    let sql = format!(
-        "SELECT r.data FROM directus_revisions r JOIN directus_activity a ON a.id = r.activity \
-         WHERE a.action = 'run' AND a.item = '{LISTENER}' ORDER BY a.id"
-    );
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await
-        .expect("revisions");
-    rows.iter()
-        .map(|row| {
-            let data: Value = row
-                .try_get_by_index::<Value>(0)
-                .or_else(|_| {
-                    row.try_get_by_index::<String>(0)
-                        .map(|s| serde_json::from_str(&s).expect("json"))
-                })
-                .expect("data");
-            data["data"]["$trigger"].clone()
-        })
-        .collect()
+    app.logged_triggers(LISTENER).await
 }
 
 async fn wait_for(app: &e2e::TestApp, n: usize) -> Vec<Value> {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use e2e::{ADMIN_TOKEN, both};
 use flows_support::*;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 fn event(n: u32, kind: &str, scope: &str) -> FlowBuilder {
@@ -30,29 +29,7 @@ async fn create_article(app: &e2e::TestApp, body: Value) -> e2e::Reply {
 
 /// The logged `$trigger` of every run of flow `n`, oldest first.
 async fn logged_triggers(app: &e2e::TestApp, n: u32) -> Vec<Value> {
-    let backend = app.db.get_database_backend();
-    let sql = format!(
-        "SELECT r.data FROM directus_revisions r JOIN directus_activity a ON a.id = r.activity \
-         WHERE a.action = 'run' AND a.item = '{}' ORDER BY a.id",
-        fid(n)
-    );
-    let rows = app
-        .db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await
-        .expect("revisions");
-    rows.iter()
-        .map(|row| {
-            let data: Value = row
-                .try_get_by_index::<Value>(0)
-                .or_else(|_| {
-                    row.try_get_by_index::<String>(0)
-                        .map(|s| serde_json::from_str(&s).expect("json"))
-                })
-                .expect("data");
-            data["data"]["$trigger"].clone()
-        })
-        .collect()
+    app.logged_triggers(&fid(n)).await
 }
 
 async fn wait_for_runs(app: &e2e::TestApp, n: u32, count: usize) -> Vec<Value> {

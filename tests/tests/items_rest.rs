@@ -21,40 +21,6 @@ fn dec(app: &TestApp, postgres: &str, sqlite: &str) -> Value {
     json!(if is_pg(app) { postgres } else { sqlite })
 }
 
-/// Sends a request and checks its exact status and JSON body.
-async fn expect(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-    status: u16,
-    want: Value,
-) {
-    let text = body.map(|b| b.to_string());
-    let reply = app.send(method, path, text.as_deref(), token).await;
-    assert_eq!(
-        reply.status.as_u16(),
-        status,
-        "{method} {path}: {}",
-        reply.text
-    );
-    assert_eq!(reply.json(), want, "{method} {path}");
-}
-
-/// Sends a request that must answer 204 with an empty body.
-async fn expect_204(app: &TestApp, method: &str, path: &str, body: Option<Value>) {
-    let text = body.map(|b| b.to_string());
-    let reply = app.send(method, path, text.as_deref(), ADMIN).await;
-    assert_eq!(
-        reply.status.as_u16(),
-        204,
-        "{method} {path}: {}",
-        reply.text
-    );
-    assert_eq!(reply.text, "", "{method} {path}");
-}
-
 /// `{"data": ...}` of an admin request that must succeed.
 async fn data(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
     let text = body.map(|b| b.to_string());
@@ -164,8 +130,7 @@ fn titles(list: &[&str]) -> Value {
 
 both!(create_answers_every_column_typed, |app| async move {
     app.articles_table().await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(
@@ -180,8 +145,7 @@ both!(create_answers_every_column_typed, |app| async move {
     )
     .await;
     // Read back on its own, every field typed the same way.
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles",
         None,
@@ -197,8 +161,7 @@ both!(
     create_without_a_key_uses_the_auto_increment,
     |app| async move {
         app.articles_table().await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/articles?fields=id,title,views,published",
             Some(json!([{"title": "One"}, {"title": "Two", "views": 7}])),
@@ -211,8 +174,7 @@ both!(
         )
         .await;
         // A given integer key is kept, and answered as a number.
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/articles?fields=id,title",
             Some(json!({"id": 40, "title": "Forty"})),
@@ -229,8 +191,7 @@ both!(
     get_by_id_reads_one_row_and_unknown_ids_are_forbidden,
     |app| async move {
         seed(&app).await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/2",
             None,
@@ -239,8 +200,7 @@ both!(
             json!({"data": beta(&app)}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/3",
             None,
@@ -249,8 +209,7 @@ both!(
             json!({"data": gamma()}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/1?fields=title,price",
             None,
@@ -264,7 +223,8 @@ both!(
             "/items/articles/abc",
             "/items/articles/-1",
         ] {
-            expect(&app, "GET", missing, None, ADMIN, 403, forbidden()).await;
+            app.expect("GET", missing, None, ADMIN, 403, forbidden())
+                .await;
         }
     }
 );
@@ -308,11 +268,11 @@ both!(list_filters_on_every_column_type, |app| async move {
     ];
     for (filter, want) in cases {
         let path = format!("/items/articles?fields=title&sort=id&{filter}");
-        expect(&app, "GET", &path, None, ADMIN, 200, json!({"data": want})).await;
+        app.expect("GET", &path, None, ADMIN, 200, json!({"data": want}))
+            .await;
     }
     // An operator the column's type does not have.
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?filter[views][_contains]=1",
         None,
@@ -348,14 +308,14 @@ both!(list_sorts_limits_and_pages, |app| async move {
     ];
     for (query, want) in cases {
         let path = format!("/items/articles?fields=title&{query}");
-        expect(&app, "GET", &path, None, ADMIN, 200, json!({"data": want})).await;
+        app.expect("GET", &path, None, ADMIN, 200, json!({"data": want}))
+            .await;
     }
 });
 
 both!(meta_counts_and_aggregates, |app| async move {
     seed(&app).await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id&filter[views][_gt]=0&meta=total_count,filter_count",
         None,
@@ -364,8 +324,7 @@ both!(meta_counts_and_aggregates, |app| async move {
         json!({"data": [{"id": 1}, {"id": 2}], "meta": {"total_count": 3, "filter_count": 2}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?aggregate[count]=*",
         None,
@@ -374,8 +333,7 @@ both!(meta_counts_and_aggregates, |app| async move {
         json!({"data": [{"count": 3}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?aggregate[sum]=views&aggregate[max]=views&aggregate[count]=body",
         None,
@@ -384,9 +342,7 @@ both!(meta_counts_and_aggregates, |app| async move {
         json!({"data": [{"sum": {"views": 13}, "max": {"views": 10}, "count": {"body": 2}}]}),
     )
     .await;
-    expect(
-        &app,
-        "GET",
+    app.expect("GET",
         "/items/articles?aggregate[count]=*&groupBy=published&sort=published&filter[published][_nnull]=true",
         None,
         ADMIN,
@@ -394,8 +350,7 @@ both!(meta_counts_and_aggregates, |app| async move {
         json!({"data": [{"published": false, "count": 1}, {"published": true, "count": 1}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?aggregate[sum]=title",
         None,
@@ -422,7 +377,8 @@ both!(
         ];
         for (query, want) in cases {
             let path = format!("/items/articles?fields=title&sort=id&{query}");
-            expect(&app, "GET", &path, None, ADMIN, 200, json!({"data": want})).await;
+            app.expect("GET", &path, None, ADMIN, 200, json!({"data": want}))
+                .await;
         }
     }
 );
@@ -431,8 +387,7 @@ both!(
     search_method_takes_the_query_from_the_body,
     |app| async move {
         seed(&app).await;
-        expect(
-            &app,
+        app.expect(
             "SEARCH",
             "/items/articles?fields=id",
             Some(
@@ -444,8 +399,7 @@ both!(
             json!({"data": [{"title": "Beta", "views": 3}, {"title": "Gamma", "views": 0}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "SEARCH",
             "/items/articles",
             Some(json!({"query": {"filter": {"nope": {"_eq": 1}}}})),
@@ -454,8 +408,7 @@ both!(
             forbidden_field("nope", "articles"),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "SEARCH",
             "/items/articles",
             Some(json!({"query": {}, "foo": 1})),
@@ -480,8 +433,7 @@ both!(unknown_fields_in_queries_are_forbidden, |app| async move {
         "/items/articles?aggregate[max]=nope",
         "/items/articles/1?fields=nope",
     ] {
-        expect(
-            &app,
+        app.expect(
             "GET",
             path,
             None,
@@ -491,8 +443,7 @@ both!(unknown_fields_in_queries_are_forbidden, |app| async move {
         )
         .await;
     }
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?limit=abc",
         None,
@@ -509,8 +460,7 @@ both!(unknown_fields_in_queries_are_forbidden, |app| async move {
 
 both!(patch_by_id_and_batch_update_forms, |app| async move {
     seed(&app).await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles/1?fields=id,title,price,published,meta",
         Some(
@@ -532,8 +482,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
     want["meta"] = json!({"new": true});
     assert_eq!(row, want);
 
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles?fields=id,views",
         Some(json!([{"id": 2, "views": 20}, {"id": 3, "views": 30}])),
@@ -542,8 +491,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
         json!({"data": [{"id": 2, "views": 20}, {"id": 3, "views": 30}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles?fields=id,body",
         Some(json!({"keys": [3, 1], "data": {"body": "batch"}})),
@@ -552,8 +500,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
         json!({"data": [{"id": 3, "body": "batch"}, {"id": 1, "body": "batch"}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles?fields=id,rating&sort=id",
         Some(json!({"query": {"filter": {"views": {"_gte": 20}}}, "data": {"rating": 1.5}})),
@@ -562,8 +509,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
         json!({"data": [{"id": 2, "rating": 1.5}, {"id": 3, "rating": 1.5}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id,views,body,rating&sort=id",
         None,
@@ -590,8 +536,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
     let views = data(&app, "GET", "/items/articles/1?fields=views", None).await;
     assert_eq!(views, json!({"views": 10}));
     // An item without its key.
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles",
         Some(json!([{"views": 1}])),
@@ -604,8 +549,7 @@ both!(patch_by_id_and_batch_update_forms, |app| async move {
         ),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles",
         Some(json!({"data": {"views": 1}})),
@@ -630,38 +574,32 @@ both!(delete_by_id_and_batch_delete_forms, |app| async move {
     )
     .await;
     assert_eq!(app.count("articles").await, 6);
-    expect_204(&app, "DELETE", "/items/articles/1", None).await;
-    expect(
-        &app,
-        "GET",
-        "/items/articles/1",
-        None,
-        ADMIN,
-        403,
-        forbidden(),
-    )
-    .await;
-    expect_204(&app, "DELETE", "/items/articles/1", None).await;
+    app.expect_empty("DELETE", "/items/articles/1", None, ADMIN)
+        .await;
+    app.expect("GET", "/items/articles/1", None, ADMIN, 403, forbidden())
+        .await;
+    app.expect_empty("DELETE", "/items/articles/1", None, ADMIN)
+        .await;
     assert_eq!(app.count("articles").await, 5);
-    expect_204(&app, "DELETE", "/items/articles", Some(json!([2, 99]))).await;
+    app.expect_empty("DELETE", "/items/articles", Some(json!([2, 99])), ADMIN)
+        .await;
     assert_eq!(app.count("articles").await, 4);
-    expect_204(
-        &app,
+    app.expect_empty(
         "DELETE",
         "/items/articles",
         Some(json!({"keys": [3]})),
+        ADMIN,
     )
     .await;
     assert_eq!(app.count("articles").await, 3);
-    expect_204(
-        &app,
+    app.expect_empty(
         "DELETE",
         "/items/articles",
         Some(json!({"query": {"filter": {"title": {"_in": ["D4", "D6"]}}}})),
+        ADMIN,
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id,title",
         None,
@@ -675,8 +613,7 @@ both!(delete_by_id_and_batch_delete_forms, |app| async move {
 both!(batch_delete_bodies_are_validated, |app| async move {
     seed(&app).await;
     // `/items` routes validate the batch body (`validateBatch("delete")` in Directus).
-    expect(
-        &app,
+    app.expect(
         "DELETE",
         "/items/articles",
         Some(json!({"keys": [{"id": 1}]})),
@@ -690,8 +627,7 @@ both!(batch_delete_bodies_are_validated, |app| async move {
     )
     .await;
     assert_eq!(app.count("articles").await, 3);
-    expect(
-        &app,
+    app.expect(
         "DELETE",
         "/items/articles",
         Some(json!({})),
@@ -709,17 +645,17 @@ both!(batch_delete_bodies_are_validated, |app| async move {
 
 both!(admin_writes_to_unknown_ids_answer_204, |app| async move {
     seed(&app).await;
-    expect_204(
-        &app,
+    app.expect_empty(
         "PATCH",
         "/items/articles/99",
         Some(json!({"title": "ghost"})),
+        ADMIN,
     )
     .await;
-    expect_204(&app, "DELETE", "/items/articles/99", None).await;
+    app.expect_empty("DELETE", "/items/articles/99", None, ADMIN)
+        .await;
     assert_eq!(app.count("articles").await, 3);
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=title&sort=id",
         None,
@@ -737,8 +673,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
         "CREATE TABLE pairs (id SERIAL PRIMARY KEY, a TEXT NOT NULL, b INTEGER NOT NULL, c TEXT NOT NULL DEFAULT 'x')",
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(json!({"body": "no title"})),
@@ -747,8 +682,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
         required(&["title"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(json!({"title": null})),
@@ -759,8 +693,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
     .await;
     assert_eq!(app.count("articles").await, 0);
     // Two required columns missing: one error each.
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/pairs",
         Some(json!({})),
@@ -770,8 +703,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
     )
     .await;
     assert_eq!(app.count("pairs").await, 0);
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/pairs",
         Some(json!({"a": "A", "b": 2})),
@@ -781,8 +713,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
     )
     .await;
     // Clearing a required column is refused too.
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/pairs/1",
         Some(json!({"a": null})),
@@ -791,8 +722,7 @@ both!(required_columns_missing_fail_validation, |app| async move {
         required(&["a"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/pairs/1",
         None,
@@ -809,8 +739,7 @@ both!(varchar_length_is_enforced, |app| async move {
         "message": "Value for field \"title\" in collection \"articles\" is too long.",
         "extensions": {"collection": "articles", "field": "title", "code": "VALUE_TOO_LONG"},
     }]});
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(json!({"title": "x".repeat(81)})),
@@ -821,8 +750,7 @@ both!(varchar_length_is_enforced, |app| async move {
     .await;
     assert_eq!(app.count("articles").await, 0);
     // Exactly the length is fine; the text column has no limit.
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles?fields=id,title",
         Some(json!({"title": "y".repeat(80), "body": "z".repeat(5000)})),
@@ -831,8 +759,7 @@ both!(varchar_length_is_enforced, |app| async move {
         json!({"data": {"id": 1, "title": "y".repeat(80)}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles/1",
         Some(json!({"title": "w".repeat(81)})),
@@ -841,8 +768,7 @@ both!(varchar_length_is_enforced, |app| async move {
         too_long,
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles/1?fields=title",
         None,
@@ -855,8 +781,7 @@ both!(varchar_length_is_enforced, |app| async move {
 
 both!(batch_create_is_all_or_nothing, |app| async move {
     app.articles_table().await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(json!([{"title": "ok 1"}, {"title": "ok 2"}, {"body": "no title"}])),
@@ -884,8 +809,7 @@ both!(string_keys_must_be_given_and_unique, |app| async move {
         "CREATE TABLE tags (code VARCHAR(20) PRIMARY KEY, label TEXT)",
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/tags",
         Some(json!({"label": "no code"})),
@@ -894,8 +818,7 @@ both!(string_keys_must_be_given_and_unique, |app| async move {
         required(&["code"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/tags",
         Some(json!({"code": "rust", "label": "Rust"})),
@@ -904,8 +827,7 @@ both!(string_keys_must_be_given_and_unique, |app| async move {
         json!({"data": {"code": "rust", "label": "Rust"}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/tags",
         Some(json!({"code": "rust", "label": "again"})),
@@ -914,8 +836,7 @@ both!(string_keys_must_be_given_and_unique, |app| async move {
         not_unique("tags", "code", "rust"),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/tags/rust",
         None,
@@ -937,8 +858,7 @@ both!(
             "CREATE TABLE notes (id UUID PRIMARY KEY, text TEXT)",
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/notes",
             Some(json!({"id": R1, "text": "one"})),
@@ -947,8 +867,7 @@ both!(
             json!({"data": {"id": R1, "text": "one"}}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/notes",
             Some(json!({"id": R1, "text": "two"})),
@@ -957,8 +876,7 @@ both!(
             not_unique("notes", "id", R1),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             &format!("/items/notes/{R1}"),
             None,
@@ -967,8 +885,7 @@ both!(
             json!({"data": {"id": R1, "text": "one"}}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/notes/not-a-uuid",
             None,
@@ -978,8 +895,7 @@ both!(
         )
         .await;
         assert_eq!(app.count("notes").await, 1);
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/notes",
             Some(json!({"text": "no id"})),
@@ -994,8 +910,7 @@ both!(
 
 both!(an_integer_key_given_twice_is_not_unique, |app| async move {
     seed(&app).await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles",
         Some(json!({"id": 2, "title": "Again"})),
@@ -1005,8 +920,7 @@ both!(an_integer_key_given_twice_is_not_unique, |app| async move {
     )
     .await;
     assert_eq!(app.count("articles").await, 3);
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles/2?fields=title",
         None,
@@ -1029,10 +943,9 @@ both!(
             "/items/directus_users/1",
             "/items/seaql_migrations",
         ] {
-            expect(&app, "GET", path, None, ADMIN, 403, forbidden()).await;
+            app.expect("GET", path, None, ADMIN, 403, forbidden()).await;
         }
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/directus_flows",
             Some(json!({"name": "sneaky"})),
@@ -1051,19 +964,10 @@ both!(
             "/items/articles",
             "/items/articles/1",
         ] {
-            expect(
-                &app,
-                "GET",
-                path,
-                None,
-                Some("wrong-token"),
-                401,
-                bad.clone(),
-            )
-            .await;
+            app.expect("GET", path, None, Some("wrong-token"), 401, bad.clone())
+                .await;
         }
-        expect(
-            &app,
+        app.expect(
             "DELETE",
             "/items/articles/1",
             None,
@@ -1073,9 +977,9 @@ both!(
         )
         .await;
         // Anonymous callers without a public grant.
-        expect(&app, "GET", "/items/articles", None, None, 403, forbidden()).await;
-        expect(
-            &app,
+        app.expect("GET", "/items/articles", None, None, 403, forbidden())
+            .await;
+        app.expect(
             "POST",
             "/items/articles",
             Some(json!({"title": "anon"})),
@@ -1089,21 +993,12 @@ both!(
 );
 
 both!(a_table_created_after_start_is_found, |app| async move {
-    expect(
-        &app,
-        "GET",
-        "/items/articles",
-        None,
-        ADMIN,
-        403,
-        forbidden(),
-    )
-    .await;
+    app.expect("GET", "/items/articles", None, ADMIN, 403, forbidden())
+        .await;
     // Unknown names are re-read at most once a second.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     app.articles_table().await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles",
         None,
@@ -1112,8 +1007,7 @@ both!(a_table_created_after_start_is_found, |app| async move {
         json!({"data": []}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/articles?fields=id,title",
         Some(json!({"title": "Fresh"})),
@@ -1130,8 +1024,7 @@ both!(
     a_second_new_table_is_found_right_after_another,
     |app| async move {
         app.articles_table().await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles",
             None,
@@ -1145,8 +1038,7 @@ both!(
             "CREATE TABLE later (id SERIAL PRIMARY KEY, n INTEGER)",
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/later",
             Some(json!({"n": 5})),
@@ -1162,7 +1054,8 @@ both!(
     unknown_names_are_introspected_at_most_once_a_second,
     |app| async move {
         let start = std::time::Instant::now();
-        expect(&app, "GET", "/items/ghost", None, ADMIN, 403, forbidden()).await;
+        app.expect("GET", "/items/ghost", None, ADMIN, 403, forbidden())
+            .await;
         app.exec(
             "CREATE TABLE ghost (id INTEGER PRIMARY KEY, n INTEGER)",
             "CREATE TABLE ghost (id SERIAL PRIMARY KEY, n INTEGER)",
@@ -1175,16 +1068,8 @@ both!(
             assert_eq!(reply.json(), forbidden());
         }
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        expect(
-            &app,
-            "GET",
-            "/items/ghost",
-            None,
-            ADMIN,
-            200,
-            json!({"data": []}),
-        )
-        .await;
+        app.expect("GET", "/items/ghost", None, ADMIN, 200, json!({"data": []}))
+            .await;
     }
 );
 
@@ -1215,10 +1100,9 @@ both!(
         )
         .await;
         for path in ["/items/pairs", "/items/loose", "/items/pairs/1"] {
-            expect(&app, "GET", path, None, ADMIN, 403, forbidden()).await;
+            app.expect("GET", path, None, ADMIN, 403, forbidden()).await;
         }
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/files",
             None,
@@ -1227,8 +1111,7 @@ both!(
             json!({"data": [{"id": 1, "name": "a.bin"}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/files?fields=content",
             None,
@@ -1244,8 +1127,7 @@ both!(
     timestamps_are_stored_and_answered_in_utc,
     |app| async move {
         app.articles_table().await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/articles?fields=id,published_at",
             Some(json!([
@@ -1261,8 +1143,7 @@ both!(
         )
         .await;
         // Comparisons use the instant, whatever offset the filter is written with.
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=title&filter[published_at][_eq]=2026-01-02T03:04:05Z",
             None,
@@ -1271,9 +1152,7 @@ both!(
             json!({"data": titles(&["Offset"])}),
         )
         .await;
-        expect(
-        &app,
-        "GET",
+        app.expect("GET",
         "/items/articles?fields=title&sort=id&filter[published_at][_gt]=2026-01-02T04:00:00%2B02:00",
         None,
         ADMIN,
@@ -1328,8 +1207,7 @@ both!(
             ),
         ];
         for (payload, want) in cases {
-            expect(
-                &app,
+            app.expect(
                 "POST",
                 "/items/articles",
                 Some(payload.clone()),
@@ -1338,8 +1216,7 @@ both!(
                 want.clone(),
             )
             .await;
-            expect(
-                &app,
+            app.expect(
                 "PATCH",
                 "/items/articles/1",
                 Some(payload),
@@ -1350,8 +1227,7 @@ both!(
             .await;
         }
         assert_eq!(app.count("articles").await, 3);
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/1",
             None,
@@ -1362,9 +1238,7 @@ both!(
         .await;
         if is_pg(&app) {
             // NUMERIC(10,2) holds eight digits before the point: a database error, translated.
-            expect(
-            &app,
-            "POST",
+            app.expect("POST",
             "/items/articles",
             Some(json!({"title": "x", "price": 123_456_789_012_i64})),
             ADMIN,
@@ -1387,8 +1261,7 @@ both!(quoted_table_names_are_collections_too, |app| async move {
         "CREATE TABLE \"Mixed Case\" (id SERIAL PRIMARY KEY, n INTEGER)",
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/items/Mixed%20Case",
         Some(json!([{"n": 1}, {"n": 2}])),
@@ -1397,8 +1270,7 @@ both!(quoted_table_names_are_collections_too, |app| async move {
         json!({"data": [{"id": 1, "n": 1}, {"id": 2, "n": 2}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/Mixed%20Case?filter[n][_gt]=1",
         None,
@@ -1408,14 +1280,6 @@ both!(quoted_table_names_are_collections_too, |app| async move {
     )
     .await;
     // Names are case-sensitive.
-    expect(
-        &app,
-        "GET",
-        "/items/mixed%20case",
-        None,
-        ADMIN,
-        403,
-        forbidden(),
-    )
-    .await;
+    app.expect("GET", "/items/mixed%20case", None, ADMIN, 403, forbidden())
+        .await;
 });

@@ -12,46 +12,6 @@ const ADMIN: Option<&str> = Some(ADMIN_TOKEN);
 const USER_TOKEN: &str = "editor-token";
 const USER: Option<&str> = Some(USER_TOKEN);
 
-/// Sends a request and checks its exact status and JSON body.
-async fn expect(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-    status: u16,
-    want: Value,
-) {
-    let text = body.map(|b| b.to_string());
-    let reply = app.send(method, path, text.as_deref(), token).await;
-    assert_eq!(
-        reply.status.as_u16(),
-        status,
-        "{method} {path} as {token:?}: {}",
-        reply.text
-    );
-    assert_eq!(reply.json(), want, "{method} {path} as {token:?}");
-}
-
-/// Sends a request that must answer 204 with an empty body.
-async fn expect_204(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-    token: Option<&str>,
-) {
-    let text = body.map(|b| b.to_string());
-    let reply = app.send(method, path, text.as_deref(), token).await;
-    assert_eq!(
-        reply.status.as_u16(),
-        204,
-        "{method} {path} as {token:?}: {}",
-        reply.text
-    );
-    assert_eq!(reply.text, "", "{method} {path}");
-}
-
 /// A request that must be refused with the plain 403; answers nothing else.
 async fn refused(
     app: &TestApp,
@@ -60,7 +20,8 @@ async fn refused(
     body: Option<Value>,
     token: Option<&str>,
 ) {
-    expect(app, method, path, body, token, 403, forbidden()).await;
+    app.expect(method, path, body, token, 403, forbidden())
+        .await;
 }
 
 /// `data` of an admin request that must succeed.
@@ -191,8 +152,7 @@ fn seeded_snapshot() -> Value {
 
 both!(admins_manage_permissions_over_rest, |app| async move {
     let role = editor(&app).await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/permissions",
         Some(
@@ -206,8 +166,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
                         "fields": ["id", "title"]}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/permissions",
         Some(json!({"collection": "articles", "action": "create"})),
@@ -217,8 +176,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
                         "permissions": null, "fields": null}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/permissions?fields=id,role,action&sort=-id",
         None,
@@ -230,8 +188,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
         ]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/permissions?fields=id&filter[role][_null]=true",
         None,
@@ -240,8 +197,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
         json!({"data": [{"id": 2}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/permissions/1?fields=id,fields,permissions",
         Some(json!({"fields": ["*"], "permissions": {}})),
@@ -250,13 +206,12 @@ both!(admins_manage_permissions_over_rest, |app| async move {
         json!({"data": {"id": 1, "fields": ["*"], "permissions": {}}}),
     )
     .await;
-    expect_204(&app, "DELETE", "/permissions/2", None, ADMIN).await;
+    app.expect_empty("DELETE", "/permissions/2", None, ADMIN)
+        .await;
     assert_eq!(app.count("directus_permissions").await, 1);
 
     // Validation: the action is one of four, the collection is required, the role exists.
-    expect(
-        &app,
-        "POST",
+    app.expect("POST",
         "/permissions",
         Some(json!({"collection": "articles", "action": "share"})),
         ADMIN,
@@ -269,8 +224,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
         }]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "POST",
         "/permissions",
         Some(json!({"action": "read"})),
@@ -284,9 +238,7 @@ both!(admins_manage_permissions_over_rest, |app| async move {
     )
     .await;
     let ghost = "dead0000-0000-4000-8000-000000000000";
-    expect(
-        &app,
-        "POST",
+    app.expect("POST",
         "/permissions",
         Some(json!({"role": ghost, "collection": "articles", "action": "read"})),
         ADMIN,
@@ -340,8 +292,7 @@ both!(admins_manage_permissions_over_graphql, |app| async move {
         ]})
     );
     // The GraphQL grant works like any other: anonymous callers now read titles.
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?sort=id",
         None,
@@ -389,8 +340,7 @@ both!(
         }
         assert_eq!(app.count("directus_permissions").await, 1);
         // The grant is untouched: still only row 1.
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id",
             None,
@@ -399,8 +349,7 @@ both!(
             json!({"data": ids(&[1])}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/permissions/1?fields=permissions",
             None,
@@ -454,7 +403,8 @@ both!(without_a_read_grant_reads_are_forbidden, |app| async move {
     // Anonymous callers have no grants at all.
     refused(&app, "GET", "/items/articles", None, None).await;
     // The grant on flows does work.
-    expect(&app, "GET", "/flows", None, USER, 200, json!({"data": []})).await;
+    app.expect("GET", "/flows", None, USER, 200, json!({"data": []}))
+        .await;
 });
 
 both!(
@@ -471,8 +421,7 @@ both!(
             Value::Null,
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id,title&sort=id",
             None,
@@ -481,8 +430,7 @@ both!(
             json!({"data": [{"id": 1, "title": "Alpha"}, {"id": 4, "title": "Delta"}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/4?fields=title,views",
             None,
@@ -494,8 +442,7 @@ both!(
         refused(&app, "GET", "/items/articles/2", None, USER).await;
         refused(&app, "GET", "/items/articles/3", None, USER).await;
         // The caller's own filter narrows further; it cannot widen.
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id&filter[views][_lt]=5&meta=total_count,filter_count",
             None,
@@ -504,8 +451,7 @@ both!(
             json!({"data": ids(&[4]), "meta": {"total_count": 2, "filter_count": 1}}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id&filter[published][_eq]=false",
             None,
@@ -514,9 +460,7 @@ both!(
             json!({"data": []}),
         )
         .await;
-        expect(
-        &app,
-        "GET",
+        app.expect("GET",
         "/items/articles?fields=id&filter[_or][0][published][_null]=true&filter[_or][1][id][_gt]=0&sort=id",
         None,
         USER,
@@ -524,8 +468,7 @@ both!(
         json!({"data": ids(&[1, 4])}),
     )
     .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?aggregate[count]=*",
             None,
@@ -534,8 +477,7 @@ both!(
             json!({"data": [{"count": 2}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?aggregate[sum]=views&aggregate[min]=views",
             None,
@@ -544,8 +486,7 @@ both!(
             json!({"data": [{"sum": {"views": 11}, "min": {"views": 1}}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?aggregate[count]=*&groupBy=published",
             None,
@@ -554,8 +495,7 @@ both!(
             json!({"data": [{"published": true, "count": 2}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "SEARCH",
             "/items/articles",
             Some(json!({"query": {"fields": ["id"], "sort": ["-views"]}})),
@@ -564,8 +504,7 @@ both!(
             json!({"data": ids(&[1, 4])}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id&search=post",
             None,
@@ -604,10 +543,9 @@ both!(
             "/items/articles?sort=id",
             "/items/articles?fields=*&sort=id",
         ] {
-            expect(&app, "GET", path, None, USER, 200, want.clone()).await;
+            app.expect("GET", path, None, USER, 200, want.clone()).await;
         }
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles/2",
             None,
@@ -617,8 +555,7 @@ both!(
         )
         .await;
         // The primary key is always readable, even when the list leaves it out.
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id&filter[id][_eq]=1&sort=-id",
             None,
@@ -634,8 +571,7 @@ both!(
             "INSERT INTO tags (name, color) VALUES ('rust', 'red')",
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/tags",
             None,
@@ -677,8 +613,7 @@ both!(
                 "published",
             ),
         ] {
-            expect(
-                &app,
+            app.expect(
                 "GET",
                 path,
                 None,
@@ -688,8 +623,7 @@ both!(
             )
             .await;
         }
-        expect(
-            &app,
+        app.expect(
             "SEARCH",
             "/items/articles",
             Some(json!({"query": {"filter": {"body": {"_contains": "Rust"}}}})),
@@ -699,8 +633,7 @@ both!(
         )
         .await;
         // The same queries on readable fields answer.
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=title&filter[views][_gt]=2&sort=-views",
             None,
@@ -709,8 +642,7 @@ both!(
             json!({"data": [{"title": "Alpha"}, {"title": "Beta"}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?aggregate[sum]=views",
             None,
@@ -735,8 +667,7 @@ both!(search_does_not_look_into_hidden_fields, |app| async move {
     )
     .await;
     // "Rust" is only in Alpha's hidden body.
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?search=rust",
         None,
@@ -745,8 +676,7 @@ both!(search_does_not_look_into_hidden_fields, |app| async move {
         json!({"data": []}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?search=ALP&meta=filter_count",
         None,
@@ -756,8 +686,7 @@ both!(search_does_not_look_into_hidden_fields, |app| async move {
     )
     .await;
     // The admin's search does see the body.
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?search=rust&fields=id",
         None,
@@ -811,8 +740,7 @@ both!(
         assert_eq!(many.status.as_u16(), 403, "{}", many.text);
         assert_eq!(app.count("articles").await, 4);
         // (No id asserted: PostgreSQL's sequence moved on with the refused batch's first row.)
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/articles?fields=title,views,body",
             Some(json!({"title": "New", "views": 7})),
@@ -913,16 +841,14 @@ both!(
             Value::Null,
         )
         .await;
-        expect_204(
-            &app,
+        app.expect_empty(
             "POST",
             "/items/articles",
             Some(json!({"title": "Draft", "published": false})),
             USER,
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "POST",
             "/items/articles?fields=title",
             Some(json!({"title": "Live", "published": true})),
@@ -1034,8 +960,7 @@ both!(
         .await;
         assert_eq!(snapshot(&app).await, seeded_snapshot());
         // Rows inside the filter can be changed, one by one or in a batch.
-        expect(
-            &app,
+        app.expect(
             "PATCH",
             "/items/articles/1?fields=id,views",
             Some(json!({"views": 11})),
@@ -1044,8 +969,7 @@ both!(
             json!({"data": {"id": 1, "views": 11}}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "PATCH",
             "/items/articles?fields=id,views",
             Some(json!({"query": {"filter": {"published": {"_eq": true}}}, "data": {"views": 50}})),
@@ -1054,8 +978,7 @@ both!(
             json!({"data": [{"id": 1, "views": 50}, {"id": 4, "views": 50}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id,views&sort=id",
             None,
@@ -1110,8 +1033,7 @@ both!(updating_a_hidden_field_is_forbidden, |app| async move {
         .await;
     assert_eq!(batch.status.as_u16(), 403, "{}", batch.text);
     assert_eq!(snapshot(&app).await, seeded_snapshot());
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles/1?fields=title,views",
         Some(json!({"title": "Renamed"})),
@@ -1167,10 +1089,10 @@ both!(
         .await;
         assert_eq!(app.count("articles").await, 4);
         assert_eq!(snapshot(&app).await, seeded_snapshot());
-        expect_204(&app, "DELETE", "/items/articles/2", None, USER).await;
+        app.expect_empty("DELETE", "/items/articles/2", None, USER)
+            .await;
         assert_eq!(app.count("articles").await, 3);
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/articles?fields=id&sort=id",
             None,
@@ -1277,8 +1199,7 @@ both!(anonymous_callers_get_the_public_grants, |app| async move {
         json!(["title"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?sort=id&meta=total_count",
         None,
@@ -1288,8 +1209,7 @@ both!(anonymous_callers_get_the_public_grants, |app| async move {
                "meta": {"total_count": 2}}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=views",
         None,
@@ -1340,8 +1260,7 @@ both!(anonymous_callers_get_the_public_grants, |app| async move {
     assert_eq!(hidden.status.as_u16(), 403, "{}", hidden.text);
     assert_eq!(app.count("articles").await, 4);
     // Created, but not readable by the public (unpublished): 204.
-    expect_204(
-        &app,
+    app.expect_empty(
         "POST",
         "/items/articles",
         Some(json!({"title": "Anon"})),
@@ -1373,8 +1292,7 @@ both!(grants_of_one_role_add_up, |app| async move {
         json!(["views"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?sort=id",
         None,
@@ -1387,8 +1305,7 @@ both!(grants_of_one_role_add_up, |app| async move {
         ]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?aggregate[count]=*",
         None,
@@ -1397,8 +1314,7 @@ both!(grants_of_one_role_add_up, |app| async move {
         json!({"data": [{"count": 3}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=body",
         None,
@@ -1417,8 +1333,7 @@ both!(grants_of_one_role_add_up, |app| async move {
         json!(["title"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id&sort=id",
         None,
@@ -1446,8 +1361,7 @@ both!(grants_of_one_role_add_up, |app| async move {
         json!(["views"]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "PATCH",
         "/items/articles?fields=id,title,views",
         Some(json!({"keys": [1, 2], "data": {"title": "Both", "views": 5}})),
@@ -1502,8 +1416,7 @@ both!(grants_belong_to_their_role_only, |app| async move {
         Value::Null,
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id",
         None,
@@ -1512,8 +1425,7 @@ both!(grants_belong_to_their_role_only, |app| async move {
         json!({"data": ids(&[1])}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id",
         None,
@@ -1542,9 +1454,7 @@ both!(users_of_admin_roles_bypass_grants, |app| async move {
     )
     .await;
     let chief = Some("chief-token");
-    expect(
-        &app,
-        "GET",
+    app.expect("GET",
         "/items/articles?fields=id,body&filter[id][_lt]=3&sort=id",
         None,
         chief,
@@ -1552,9 +1462,7 @@ both!(users_of_admin_roles_bypass_grants, |app| async move {
         json!({"data": [{"id": 1, "body": "First post about Rust"}, {"id": 2, "body": "Second post"}]}),
     )
     .await;
-    expect(
-        &app,
-        "PATCH",
+    app.expect("PATCH",
         "/items/articles/2?fields=id,price",
         Some(json!({"price": 5})),
         chief,
@@ -1562,10 +1470,10 @@ both!(users_of_admin_roles_bypass_grants, |app| async move {
         json!({"data": {"id": 2, "price": if app.db.get_database_backend() == sea_orm::DbBackend::Postgres { "5.00" } else { "5" }}}),
     )
     .await;
-    expect_204(&app, "DELETE", "/items/articles/3", None, chief).await;
+    app.expect_empty("DELETE", "/items/articles/3", None, chief)
+        .await;
     assert_eq!(app.count("articles").await, 3);
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/permissions?fields=id",
         None,
@@ -1610,8 +1518,7 @@ both!(
         let own = json!({"owner": {"_eq": "$CURRENT_USER"}});
         grant(&app, Some(&role), "tasks", "read", own.clone(), Value::Null).await;
         grant(&app, Some(&role), "tasks", "update", own, json!(["title"])).await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/tasks?fields=id,title",
             None,
@@ -1620,8 +1527,7 @@ both!(
             json!({"data": [{"id": 1, "title": "mine"}]}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/tasks?fields=id,title",
             None,
@@ -1638,8 +1544,7 @@ both!(
             USER,
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "PATCH",
             "/items/tasks/1?fields=title",
             Some(json!({"title": "still mine"})),
@@ -1648,8 +1553,7 @@ both!(
             json!({"data": {"title": "still mine"}}),
         )
         .await;
-        expect(
-            &app,
+        app.expect(
             "GET",
             "/items/tasks?fields=title&sort=id",
             None,
@@ -1685,8 +1589,7 @@ both!(grants_apply_to_system_collections, |app| async move {
         ]),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/flows",
         None,
@@ -1697,8 +1600,7 @@ both!(grants_apply_to_system_collections, |app| async move {
                          "trigger": "manual"}]}),
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/flows?fields=description",
         None,
@@ -1724,8 +1626,7 @@ both!(grants_apply_to_system_collections, |app| async move {
         USER,
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/flows?fields=name&sort=name",
         None,
@@ -1748,8 +1649,7 @@ both!(grant_changes_apply_to_the_next_request, |app| async move {
         Value::Null,
     )
     .await;
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id",
         None,
@@ -1767,8 +1667,7 @@ both!(grant_changes_apply_to_the_next_request, |app| async move {
         )
         .await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
-    expect(
-        &app,
+    app.expect(
         "GET",
         "/items/articles?fields=id&sort=id",
         None,
@@ -1777,6 +1676,7 @@ both!(grant_changes_apply_to_the_next_request, |app| async move {
         json!({"data": ids(&[2, 3])}),
     )
     .await;
-    expect_204(&app, "DELETE", &format!("/permissions/{id}"), None, ADMIN).await;
+    app.expect_empty("DELETE", &format!("/permissions/{id}"), None, ADMIN)
+        .await;
     refused(&app, "GET", "/items/articles", None, USER).await;
 });
