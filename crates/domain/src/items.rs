@@ -992,6 +992,8 @@ impl<'s> Writer<'s> {
             } else {
                 None
             };
+            // Non-admins may only delete rows that all exist (and match their filter).
+            let requested = keys.iter().collect::<HashSet<_>>().len();
             let keys: Vec<String> = keys
                 .iter()
                 .filter(|k| {
@@ -999,6 +1001,9 @@ impl<'s> Writer<'s> {
                 })
                 .cloned()
                 .collect();
+            if checked && !self.grants.is_all() && keys.len() < requested {
+                return Err(Error::forbidden());
+            }
             if keys.is_empty() {
                 return Ok(());
             }
@@ -1014,7 +1019,6 @@ impl<'s> Writer<'s> {
                     coll.pk_field().kind,
                     &keys,
                 ));
-            let requested = keys.len();
             let keys = read_keys(tx, self.backend, coll, existing).await?;
             if checked && !self.grants.is_all() && keys.len() < requested {
                 return Err(Error::forbidden());
