@@ -209,7 +209,13 @@ impl Engine {
     /// Loads every active flow and starts following changes.
     pub async fn new(items: ItemsService, config: EngineConfig) -> Result<Self, domain::Error> {
         let changes = items.subscribe();
+        let started = std::time::Instant::now();
         let plan = plan::load(&items).await?;
+        tracing::debug!(
+            flows = plan.flows.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "plan loaded"
+        );
         let schedules = schedule::Schedules::start()
             .await
             .map_err(|e| domain::Error::Internal(format!("starting the scheduler: {e}")))?;
@@ -294,6 +300,8 @@ impl Engine {
             return self.current();
         }
         let current = self.current();
+        let started = std::time::Instant::now();
+        let full = pending.full;
         let next = if pending.full {
             plan::load(&self.inner.items).await
         } else {
@@ -306,6 +314,12 @@ impl Engine {
         };
         match next {
             Ok(plan) => {
+                tracing::debug!(
+                    full,
+                    flows = pending.flows.len(),
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "plan reloaded"
+                );
                 *pending = Pending::default();
                 let plan = Arc::new(plan);
                 match self.inner.plan.write() {
