@@ -251,3 +251,72 @@ both!(a_run_under_way_finishes_on_its_plan, |app| async move {
     assert_json(&first, 200, json!({"v": "old"}));
     assert_json(&get(&app, &url).await, 200, json!({"v": "new"}));
 });
+
+both!(
+    edits_reload_only_their_flows_and_leave_the_others_running,
+    |app| async move {
+        let one = FlowBuilder::webhook(1)
+            .option("return", json!("$last"))
+            .op("t", "transform", json!({"json": {"flow": 1}}))
+            .insert(&app)
+            .await;
+        let two = FlowBuilder::webhook(2)
+            .option("return", json!("$last"))
+            .op("t", "transform", json!({"json": {"flow": 2}}))
+            .insert(&app)
+            .await;
+        let three = FlowBuilder::webhook(3)
+            .op("t", "transform", json!({"json": {"flow": 3}}))
+            .insert(&app)
+            .await;
+        assert_json(&get(&app, &one.url()).await, 200, json!({"flow": 1}));
+        assert_json(&get(&app, &two.url()).await, 200, json!({"flow": 2}));
+        // One batch deleting operations of two flows: a delete names only the operations,
+        // so their flows are found in the plan.
+        let keys = json!([one.op("t"), two.op("t")]);
+        let reply = app
+            .send(
+                "DELETE",
+                "/operations",
+                Some(&keys.to_string()),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(reply.status, 204, "{}", reply.text);
+        assert_json(
+            &get(&app, &one.url()).await,
+            200,
+            trigger_value(&one, "GET", json!({}), json!({}), json!({})),
+        );
+        assert_json(
+            &get(&app, &two.url()).await,
+            200,
+            trigger_value(&two, "GET", json!({}), json!({}), json!({})),
+        );
+        // The untouched flow runs as before.
+        assert_json(&get(&app, &three.url()).await, 200, json!({"flow": 3}));
+        // An operation created in one flow joins it, and only it.
+        let new_op = oid(1, 9);
+        let reply = app
+            .send(
+                "POST",
+                "/operations",
+                Some(
+                    &json!({"id": new_op, "key": "n", "type": "transform", "position_x": 1, "position_y": 1,
+                            "options": {"json": {"new": true}}, "flow": one.id})
+                    .to_string(),
+                ),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        patch(
+            &app,
+            &format!("/flows/{}", one.id),
+            json!({"operation": new_op}),
+        )
+        .await;
+        assert_json(&get(&app, &one.url()).await, 200, json!({"new": true}));
+        assert_json(&get(&app, &three.url()).await, 200, json!({"flow": 3}));
+    }
+);

@@ -15,6 +15,7 @@ mod schedule;
 pub mod template;
 pub mod trigger;
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use domain::{Accountability, ItemsService, Mutation};
@@ -137,9 +138,65 @@ pub(crate) struct Inner {
     registry: ops::Registry,
     http: reqwest::Client,
     plan: RwLock<Arc<Plan>>,
-    changes: Mutex<broadcast::Receiver<Mutation>>,
+    changes: Mutex<Follower>,
     cache: trigger::ResponseCache,
     schedules: schedule::Schedules,
+}
+
+/// Follows committed writes for [`Engine::plan`]: the receiver, and what it heard that the
+/// plan does not reflect yet.
+struct Follower {
+    changes: broadcast::Receiver<Mutation>,
+    pending: Pending,
+}
+
+/// The flows to read again before the plan is current.
+#[derive(Default)]
+struct Pending {
+    /// Read every flow again: events were missed, or a change could not be placed.
+    full: bool,
+    /// Flows named by the changes.
+    flows: HashSet<String>,
+    /// Changed operations whose flow must be looked up in the plan (deletes, and updates
+    /// that do not move the operation).
+    operations: HashSet<String>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        !self.full && self.flows.is_empty() && self.operations.is_empty()
+    }
+
+    fn note(&mut self, m: &Mutation) {
+        match m.collection.as_str() {
+            "directus_flows" => self.flows.extend(m.keys.iter().cloned()),
+            "directus_operations" => {
+                // An operation's own flow, from the plan; created and moved operations also
+                // name their (new) flow in the payload.
+                self.operations.extend(m.keys.iter().cloned());
+                for payload in &m.payloads {
+                    match payload.get("flow") {
+                        None | Some(Value::Null) => {}
+                        Some(flow) => match flow_key(flow) {
+                            Some(id) => {
+                                self.flows.insert(id);
+                            }
+                            None => self.full = true,
+                        },
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The key of a relation value in a payload: the key itself, or a nested object's `id`.
+fn flow_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Object(obj) => obj.get("id").and_then(domain::items::key_text),
+        other => domain::items::key_text(other),
+    }
 }
 
 /// The running engine; cheap to clone.
@@ -152,7 +209,13 @@ impl Engine {
     /// Loads every active flow and starts following changes.
     pub async fn new(items: ItemsService, config: EngineConfig) -> Result<Self, domain::Error> {
         let changes = items.subscribe();
+        let started = std::time::Instant::now();
         let plan = plan::load(&items).await?;
+        tracing::debug!(
+            flows = plan.flows.len(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "plan loaded"
+        );
         let schedules = schedule::Schedules::start()
             .await
             .map_err(|e| domain::Error::Internal(format!("starting the scheduler: {e}")))?;
@@ -163,7 +226,10 @@ impl Engine {
                 config,
                 registry: ops::Registry::builtin(),
                 plan: RwLock::new(Arc::new(plan)),
-                changes: Mutex::new(changes),
+                changes: Mutex::new(Follower {
+                    changes,
+                    pending: Pending::default(),
+                }),
                 cache: trigger::ResponseCache::default(),
                 schedules,
             }),
@@ -217,43 +283,61 @@ impl Engine {
         }
     }
 
-    /// The current plan, reloaded first when flows or operations changed since the last
-    /// look, so a trigger right after an API write already sees it.
+    /// The current plan, brought up to date first when flows or operations changed since
+    /// the last look, so a trigger right after an API write already sees it. Only the flows
+    /// a change touched are read again; the others are shared with the previous plan.
     pub async fn plan(&self) -> Arc<Plan> {
-        let mut changes = self.inner.changes.lock().await;
-        let mut stale = false;
+        let mut follower = self.inner.changes.lock().await;
+        let Follower { changes, pending } = &mut *follower;
         loop {
             match changes.try_recv() {
-                Ok(m) => {
-                    stale |= matches!(
-                        m.collection.as_str(),
-                        "directus_flows" | "directus_operations"
-                    )
-                }
-                Err(broadcast::error::TryRecvError::Lagged(_)) => stale = true,
+                Ok(m) => pending.note(&m),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => pending.full = true,
                 Err(_) => break,
             }
         }
-        if stale {
-            match plan::load(&self.inner.items).await {
-                Ok(plan) => {
-                    let plan = Arc::new(plan);
-                    match self.inner.plan.write() {
-                        Ok(mut slot) => *slot = plan.clone(),
-                        Err(poisoned) => *poisoned.into_inner() = plan.clone(),
-                    }
-                    self.inner
-                        .schedules
-                        .sync(&plan, Arc::downgrade(&self.inner))
-                        .await;
-                    return plan;
+        if pending.is_empty() {
+            return self.current();
+        }
+        let current = self.current();
+        let started = std::time::Instant::now();
+        let full = pending.full;
+        let next = if pending.full {
+            plan::load(&self.inner.items).await
+        } else {
+            let mut ids = std::mem::take(&mut pending.flows);
+            ids.extend(current.flows_of_operations(&pending.operations));
+            let wanted: Vec<String> = ids.iter().cloned().collect();
+            let loaded = plan::load_some(&self.inner.items, &wanted).await;
+            pending.flows = ids;
+            loaded.map(|loaded| current.patched(&pending.flows, loaded))
+        };
+        match next {
+            Ok(plan) => {
+                tracing::debug!(
+                    full,
+                    flows = pending.flows.len(),
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "plan reloaded"
+                );
+                *pending = Pending::default();
+                let plan = Arc::new(plan);
+                match self.inner.plan.write() {
+                    Ok(mut slot) => *slot = plan.clone(),
+                    Err(poisoned) => *poisoned.into_inner() = plan.clone(),
                 }
-                Err(err) => {
-                    tracing::error!(%err, "reloading flows failed; the previous plan stays")
-                }
+                self.inner
+                    .schedules
+                    .sync(&plan, Arc::downgrade(&self.inner))
+                    .await;
+                plan
+            }
+            Err(err) => {
+                // The changes stay pending: the next look tries again.
+                tracing::error!(%err, "reloading flows failed; the previous plan stays");
+                current
             }
         }
-        self.current()
     }
 
     /// Runs a flow and writes its log.
@@ -321,5 +405,71 @@ impl Engine {
             .map_err(|err| Rejection::error(err.to_string()))?
             .unwrap_or(Value::Null);
         Ok(declared::filter_output(&declared_flow.options, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::MutationEvent;
+    use serde_json::json;
+
+    fn mutation(
+        collection: &str,
+        event: MutationEvent,
+        keys: &[&str],
+        payloads: Vec<Value>,
+    ) -> Mutation {
+        Mutation {
+            collection: collection.into(),
+            event,
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            payloads,
+            accountability: Accountability::system(),
+            origin: domain::items::Origin::default(),
+        }
+    }
+
+    #[test]
+    fn pending_changes_name_the_flows_to_read_again() {
+        let mut pending = Pending::default();
+        pending.note(&mutation(
+            "articles",
+            MutationEvent::Create,
+            &["1"],
+            vec![json!({})],
+        ));
+        assert!(pending.is_empty());
+        pending.note(&mutation(
+            "directus_flows",
+            MutationEvent::Delete,
+            &["f1"],
+            vec![],
+        ));
+        pending.note(&mutation(
+            "directus_operations",
+            MutationEvent::Update,
+            &["o1", "o2"],
+            vec![json!({"flow": "f2"}), json!({"options": {}})],
+        ));
+        pending.note(&mutation(
+            "directus_operations",
+            MutationEvent::Create,
+            &["o3"],
+            vec![json!({"flow": {"id": "f3"}})],
+        ));
+        let mut flows: Vec<&String> = pending.flows.iter().collect();
+        flows.sort();
+        assert_eq!(flows, ["f1", "f2", "f3"]);
+        assert_eq!(pending.operations.len(), 3);
+        assert!(!pending.full);
+        // A flow written inline without a key cannot be placed: read everything.
+        pending.note(&mutation(
+            "directus_operations",
+            MutationEvent::Create,
+            &["o4"],
+            vec![json!({"flow": {"name": "inline"}})],
+        ));
+        assert!(pending.full);
     }
 }

@@ -96,6 +96,9 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
             .unwrap_or(Value::Null),
     );
     chain.insert("$env".into(), Value::Object(engine.config().env.clone()));
+    // Kept as a `Value` so that each operation borrows the chain as it is: copying it per
+    // operation made a chain of n operations cost O(n²).
+    let mut chain = Value::Object(chain);
     let mut steps = Vec::new();
     let mut last_status = None;
     let mut last_rejection = None;
@@ -113,8 +116,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
         let started_at = domain::sql::format_timestamp(chrono::Utc::now());
         let Some(handler) = engine.registry().get(&op.kind) else {
             tracing::warn!(flow = %flow.id, op = %op.key, kind = %op.kind, "no operation of this type; the flow stops");
-            chain.insert(op.key.clone(), Value::Null);
-            chain.insert("$last".into(), Value::Null);
+            put(&mut chain, &op.key, Value::Null);
             steps.push(Step {
                 operation: op.id.clone(),
                 key: op.key.clone(),
@@ -127,14 +129,14 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
             last_status = Some(Status::Unknown);
             break;
         };
-        let data = Value::Object(chain.clone());
-        // `log` renders against a redacted chain, so secrets never reach the log.
-        let option_data = if op.kind == "log" {
-            redact::secrets(&data)
+        let data = &chain;
+        // `log` renders against a redacted copy of the chain, so secrets never reach the log;
+        // only it pays for a copy.
+        let rendered = if op.kind == "log" {
+            template::render_options(&op.options, &redact::secrets(data))
         } else {
-            data.clone()
+            template::render_options(&op.options, data)
         };
-        let rendered = template::render_options(&op.options, &option_data);
         let (status, output, options) = match rendered {
             Err(err) => (
                 Status::Reject,
@@ -146,7 +148,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
                     engine,
                     flow: &flow,
                     accountability: accountability.as_ref(),
-                    data: &data,
+                    data,
                     depth,
                     tx: tx.as_ref(),
                 };
@@ -163,15 +165,14 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
             Ok(v) => v.clone(),
             Err(rejection) => rejection.data.clone(),
         };
-        chain.insert(op.key.clone(), value.clone());
-        chain.insert("$last".into(), value);
+        put(&mut chain, &op.key, value.clone());
         last_rejection = output.err();
         steps.push(Step {
             operation: op.id.clone(),
             key: op.key.clone(),
             status,
             options,
-            output: chain.get(&op.key).cloned().unwrap_or(Value::Null),
+            output: value,
             started_at,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         });
@@ -181,10 +182,22 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
             _ => op.reject,
         };
     }
+    let chain = match chain {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
     Run {
         chain,
         steps,
         last_status,
         last_rejection,
+    }
+}
+
+/// Enters an operation's value into the chain under its key and as `$last`.
+fn put(chain: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = chain {
+        map.insert(key.to_string(), value.clone());
+        map.insert("$last".into(), value);
     }
 }
