@@ -126,6 +126,8 @@ both!(
     }
 );
 
+// `last_two` (5 operations, at most 2 for each of 3 flows) is cut per flow after a plain
+// read; `first` (5 operations, at most 1 each) overflows that read and takes the window.
 both!(
     nested_operations_take_their_own_arguments,
     |app| async move {
@@ -135,6 +137,7 @@ both!(
             r#"{ flows(filter: {operations_func: {count: {_gt: 0}}}) {
             name
             last_two: operations(sort: ["-position_x"], limit: 2) { key position_x }
+            first: operations(sort: ["key"], limit: 1) { key }
             logs: operations(filter: {type: {_eq: "log"}}) { key }
             second: operations(sort: ["key"], limit: 1, offset: 1) { key }
             page_two: operations(sort: ["key"], limit: 1, page: 2) { key }
@@ -149,6 +152,7 @@ both!(
                 {
                     "name": "Alpha Webhook",
                     "last_two": [{"key": "notify", "position_x": 50}, {"key": "check", "position_x": 30}],
+                    "first": [{"key": "check"}],
                     "logs": [{"key": "start"}],
                     "second": [{"key": "notify"}],
                     "page_two": [{"key": "notify"}],
@@ -158,6 +162,7 @@ both!(
                 {
                     "name": "beta webhook",
                     "last_two": [{"key": "start", "position_x": 10}],
+                    "first": [{"key": "start"}],
                     "logs": [],
                     "second": [],
                     "page_two": [],
@@ -167,6 +172,7 @@ both!(
                 {
                     "name": "Delta_event",
                     "last_two": [{"key": "log", "position_x": 0}],
+                    "first": [{"key": "log"}],
                     "logs": [{"key": "log"}],
                     "second": [],
                     "page_two": [],

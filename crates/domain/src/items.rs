@@ -2,6 +2,7 @@
 //! validate, run in one transaction (a batch is all or nothing), keep the flow graph sound
 //! and announce what changed once committed.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
@@ -62,7 +63,12 @@ pub const MAX_BATCH: usize = 10_000;
 
 #[derive(Clone)]
 pub struct ItemsService {
+    /// Where writes go (and reads, without a read pool).
     db: DatabaseConnection,
+    /// Connections for reads outside a transaction. SQLite serves one writer at a time, so
+    /// its main pool has one connection; in WAL mode other connections may read meanwhile,
+    /// and reads need not queue behind writes and each other. `None` reads through `db`.
+    reads: Option<DatabaseConnection>,
     /// Swapped whole when introspection finds the user's tables changed; every call works
     /// on the snapshot it started with.
     catalog: Arc<RwLock<Catalog>>,
@@ -143,6 +149,7 @@ impl ItemsService {
         let (mutations, _) = broadcast::channel(1024);
         ItemsService {
             db,
+            reads: None,
             catalog: Arc::new(RwLock::new(catalog)),
             refresh: Arc::default(),
             mutations,
@@ -172,8 +179,30 @@ impl ItemsService {
         }
     }
 
-    /// Where statements go: the enclosing transaction when there is one, else the pool.
+    /// The same service, reading through `reads` outside transactions. Only statements that
+    /// never write may go there: a deferred SQLite transaction that starts reading on one
+    /// connection and then writes fails with `SQLITE_BUSY` when another connection wrote
+    /// meanwhile, which no busy timeout cures; writes stay on the one writer.
+    pub fn with_read_pool(self, reads: DatabaseConnection) -> Self {
+        ItemsService {
+            reads: Some(reads),
+            ..self
+        }
+    }
+
+    /// Where reads go: the enclosing transaction when there is one (filter flows read what
+    /// the write they run in changed), else the read pool.
     pub fn executor(&self) -> DatabaseExecutor<'_> {
+        match (&self.tx, &self.reads) {
+            (Some(tx), _) => DatabaseExecutor::Transaction(tx),
+            (None, Some(reads)) => DatabaseExecutor::Connection(reads),
+            (None, None) => DatabaseExecutor::Connection(&self.db),
+        }
+    }
+
+    /// Where writes go: the enclosing transaction when there is one (as savepoints), else
+    /// the writer.
+    pub fn writer(&self) -> DatabaseExecutor<'_> {
         match &self.tx {
             Some(tx) => DatabaseExecutor::Transaction(tx),
             None => DatabaseExecutor::Connection(&self.db),
@@ -241,11 +270,21 @@ impl ItemsService {
 
     /// What a reader may see: its grants (loaded once per call; admins skip the query), the
     /// catalogue narrowed to readable fields, and the tree with row filters attached.
-    async fn read_view(&self, acc: &Accountability, node: &ReadNode) -> Result<ReadView> {
+    /// Admins read the tree as given: it is copied only to attach row filters.
+    async fn read_view<'n>(
+        &self,
+        acc: &Accountability,
+        node: &'n ReadNode,
+    ) -> Result<ReadView<'n>> {
         let grants = self.grants(acc).await?;
         let full = self.catalog();
-        let mut node = node.clone();
-        guard_tree(&grants, &mut node)?;
+        let node = if grants.is_all() {
+            Cow::Borrowed(node)
+        } else {
+            let mut node = node.clone();
+            guard_tree(&grants, &mut node)?;
+            Cow::Owned(node)
+        };
         Ok(ReadView {
             readable: grants.readable(&full),
             full,
@@ -282,7 +321,7 @@ impl ItemsService {
         }
         let coll = lookup(&view.full, &node.collection)?;
         let scope = Scope::guarded(self.backend(), &view.readable, &view.full, acc);
-        let mut node = view.node;
+        let mut node = view.node.into_owned();
         node.args.limit = Some(-1);
         node.args.offset = None;
         node.args.page = None;
@@ -607,7 +646,7 @@ impl ItemsService {
         >,
         T: Send,
     {
-        let tx = Arc::new(self.executor().begin().await?);
+        let tx = Arc::new(self.writer().begin().await?);
         let mut writer = Writer {
             catalog,
             grants,
@@ -647,10 +686,10 @@ impl ItemsService {
 }
 
 /// A read prepared for one caller.
-struct ReadView {
+struct ReadView<'n> {
     readable: Catalog,
     full: Catalog,
-    node: ReadNode,
+    node: Cow<'n, ReadNode>,
 }
 
 /// Checks that every collection of the tree may be read and attaches its row filter.

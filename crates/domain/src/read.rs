@@ -43,9 +43,14 @@ pub async fn read(
     }
     apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
     apply_window(&mut stmt, node.args.window());
-    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None).await?;
+    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, None).await?;
     attach_relations(db, scope, coll, node, &mut rows, 1).await?;
-    Ok(finish(coll, node, rows))
+    let finisher = Finisher::new(coll, node, &rows.names);
+    Ok(rows
+        .rows
+        .into_iter()
+        .map(|row| finisher.finish(row))
+        .collect())
 }
 
 /// `LIMIT` and `OFFSET` of a `(limit, offset)` window. SQLite accepts an `OFFSET` only
@@ -218,14 +223,41 @@ fn apply_order(
     Ok(())
 }
 
-/// One column of the statement and where its value goes in the output row.
+/// One column of the statement and where its value goes in the row: a field's column
+/// (`key` is `None`) or a function's result at its output path.
 struct Output {
-    key: Vec<String>,
+    key: Option<Vec<String>>,
     decode: Decode,
 }
 
-/// Adds the selected columns to `stmt`, runs it and decodes each row into an object.
-/// `partition` turns on per-parent windows for o2m reads: `(foreign key, limit, offset)`.
+/// One row as read, before it becomes the client's object. Columns are kept by position
+/// rather than in a map under internal names: a list of 25 flows with their operations
+/// would otherwise allocate a key per cell and hash it twice.
+struct Row {
+    /// The field columns, in the order of [`Rows::names`].
+    columns: Vec<Value>,
+    /// Function results (`count(operations)`, `year(date_created)`) at their output paths.
+    functions: Map<String, Value>,
+    /// The relations attached so far, in the order of the selection's relations.
+    relations: Vec<Value>,
+}
+
+/// The rows of one statement and the fields their columns hold.
+struct Rows {
+    names: Vec<&'static str>,
+    rows: Vec<Row>,
+}
+
+/// Where the column of `name` is, when the statement read it.
+fn position(names: &[&str], name: &str) -> Option<usize> {
+    names.iter().position(|n| *n == name)
+}
+
+/// Adds the selected columns to `stmt`, runs it and decodes each row. Columns needed only
+/// to join a relation are read too, and `finish` leaves them out of the output.
+/// `parent` is the foreign key an o2m read groups its rows by (always read); `window`
+/// turns on per-parent windows over it: `(limit, offset)`.
+#[allow(clippy::too_many_arguments)]
 async fn fetch(
     db: &impl ConnectionTrait,
     scope: &Scope<'_>,
@@ -233,18 +265,21 @@ async fn fetch(
     alias: &str,
     node: &ReadNode,
     mut stmt: SelectStatement,
-    partition: Option<(&str, Option<u64>, u64)>,
-) -> Result<Vec<Map<String, Value>>> {
+    parent: Option<&str>,
+    window: Option<(Option<u64>, u64)>,
+) -> Result<Rows> {
     let backend = scope.backend;
     let mut outputs: Vec<Output> = Vec::new();
-    let mut push = |stmt: &mut SelectStatement, expr: Expr, key: Vec<String>, decode: Decode| {
-        let name = format!("c{}", outputs.len());
-        stmt.expr_as(expr, Alias::new(name));
-        outputs.push(Output { key, decode });
-    };
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut push =
+        |stmt: &mut SelectStatement, expr: Expr, key: Option<Vec<String>>, decode: Decode| {
+            let name = format!("c{}", outputs.len());
+            stmt.expr_as(expr, Alias::new(name));
+            outputs.push(Output { key, decode });
+        };
     // The key and every selected m2o column are always read: relations are joined on them.
     let mut wanted: Vec<&str> = vec![coll.primary_key];
-    if let Some((fk, _, _)) = partition {
+    if let Some(fk) = parent {
         wanted.push(fk);
     }
     for select in &node.select {
@@ -268,10 +303,11 @@ async fn fetch(
         if !field.has_column() {
             continue;
         }
+        names.push(field.name);
         push(
             &mut stmt,
             col(alias, field.name),
-            vec![internal_key(field.name)],
+            None,
             Decode::Field(field.kind),
         );
     }
@@ -299,11 +335,11 @@ async fn fetch(
                     Decode::Integer,
                 ),
             };
-            push(&mut stmt, expr, key.clone(), decode);
+            push(&mut stmt, expr, Some(key.clone()), decode);
         }
     }
-    let stmt = match partition {
-        Some((fk, limit, offset)) => {
+    let stmt = match (parent, window) {
+        (Some(fk), Some((limit, offset))) => {
             let mut window = WindowStatement::partition_by((Alias::new(alias), Alias::new(fk)));
             for (expr, order) in sort_terms(scope, coll, alias, &node.args)? {
                 window.order_by_expr(expr, order);
@@ -325,25 +361,27 @@ async fn fetch(
             outer.order_by_expr(rn, Order::Asc);
             outer
         }
-        None => stmt,
+        _ => stmt,
     };
     let rows = db.query_all(&stmt).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        let mut obj = Map::new();
+        let mut columns = Vec::with_capacity(names.len());
+        let mut functions = Map::new();
         for (idx, output) in outputs.iter().enumerate() {
             let value = sql::decode(backend, row, idx, output.decode)?;
-            insert_path(&mut obj, &output.key, value);
+            match &output.key {
+                None => columns.push(value),
+                Some(key) => insert_path(&mut functions, key, value),
+            }
         }
-        out.push(obj);
+        out.push(Row {
+            columns,
+            functions,
+            relations: Vec::new(),
+        });
     }
-    Ok(out)
-}
-
-/// Columns are first read under an internal name and renamed by `finish`, so that a column
-/// needed only to join a relation never leaks into the output.
-fn internal_key(name: &str) -> String {
-    format!("\u{0}{name}")
+    Ok(Rows { names, rows: out })
 }
 
 fn insert_path(obj: &mut Map<String, Value>, key: &[String], value: Value) {
@@ -398,24 +436,107 @@ pub fn in_list(
     col(alias, column).is_in(values)
 }
 
+/// The rows of `target` whose `foreign_field` is one of `parents`, at most the node's
+/// limit per parent after skipping its offset, each parent's rows in the node's sort order.
+///
+/// A per-parent limit needs a `ROW_NUMBER() OVER (PARTITION BY ...)` window, which makes the
+/// database number and sort the rows twice. Usually parents have fewer children than the
+/// limit (a flow's few operations against the default 100), so without an offset the plain
+/// sorted statement is tried first, capped at `limit` rows per parent in all: when it
+/// returns no more than that, it holds every matching row, and keeping each parent's first
+/// `limit` rows gives the window's answer; when it fills up, the windowed statement
+/// answers instead, and the extra work was at most one answer of the window's size.
+async fn fetch_children<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope<'_>,
+    target: &Collection,
+    child: &ReadNode,
+    foreign_field: &str,
+    fk_kind: FieldKind,
+    parents: &[String],
+) -> Result<Rows> {
+    let select = |alias: &str| -> Result<SelectStatement> {
+        let mut stmt = base_select(scope, target, alias, &child.args)?;
+        stmt.and_where(in_list(
+            scope.backend,
+            alias,
+            foreign_field,
+            fk_kind,
+            parents,
+        ));
+        Ok(stmt)
+    };
+    let (limit, offset) = child.args.window();
+    if offset == 0 {
+        let alias = scope.next_alias();
+        let mut stmt = select(&alias)?;
+        apply_order(scope, target, &alias, &child.args, &mut stmt)?;
+        let cap = limit.map(|limit| limit.saturating_mul(parents.len() as u64));
+        if let Some(cap) = cap {
+            stmt.limit(cap.saturating_add(1));
+        }
+        let mut rows = fetch(
+            db,
+            scope,
+            target,
+            &alias,
+            child,
+            stmt,
+            Some(foreign_field),
+            None,
+        )
+        .await?;
+        match (limit, cap) {
+            (None, _) | (_, None) => return Ok(rows),
+            (Some(limit), Some(cap)) if rows.rows.len() as u64 <= cap => {
+                if rows.rows.len() as u64 > limit {
+                    let fk = position(&rows.names, foreign_field);
+                    let mut seen: HashMap<String, u64> = HashMap::new();
+                    rows.rows.retain(|row| {
+                        let Some(parent) = fk.and_then(|fk| id_text(&row.columns[fk])) else {
+                            return true;
+                        };
+                        let n = seen.entry(parent).or_default();
+                        *n += 1;
+                        *n <= limit
+                    });
+                }
+                return Ok(rows);
+            }
+            _ => {}
+        }
+    }
+    let alias = scope.next_alias();
+    let stmt = select(&alias)?;
+    fetch(
+        db,
+        scope,
+        target,
+        &alias,
+        child,
+        stmt,
+        Some(foreign_field),
+        Some((limit, offset)),
+    )
+    .await
+}
+
 /// Loads every relation of `node` for all `rows` at once and nests the results.
 fn attach_relations<'a, C: ConnectionTrait + Sync>(
     db: &'a C,
     scope: &'a Scope<'a>,
     coll: &'a Collection,
     node: &'a ReadNode,
-    rows: &'a mut [Map<String, Value>],
+    rows: &'a mut Rows,
     depth: usize,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
     Box::pin(async move {
-        if rows.is_empty() {
+        if rows.rows.is_empty() {
             return Ok(());
         }
         for select in &node.select {
             let Select::Relation {
-                field,
-                key,
-                node: child,
+                field, node: child, ..
             } = select
             else {
                 continue;
@@ -427,9 +548,11 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
             let target = scope.collection(&child.collection)?;
             match &f.relation {
                 Some(Relation::ManyToOne { .. }) => {
+                    let at = position(&rows.names, f.name);
                     let ids: Vec<String> = rows
+                        .rows
                         .iter()
-                        .filter_map(|r| r.get(&internal_key(f.name)).and_then(id_text))
+                        .filter_map(|r| at.and_then(|at| id_text(&r.columns[at])))
                         .collect::<HashSet<_>>()
                         .into_iter()
                         .collect();
@@ -444,72 +567,63 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             target.pk_field().kind,
                             chunk,
                         ));
-                        let mut found = fetch(db, scope, target, &alias, child, stmt, None).await?;
+                        let mut found =
+                            fetch(db, scope, target, &alias, child, stmt, None, None).await?;
                         attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
-                        for row in found {
-                            if let Some(id) =
-                                row.get(&internal_key(target.primary_key)).and_then(id_text)
-                            {
-                                by_id.insert(id, finish_row(target, child, row));
+                        let finisher = Finisher::new(target, child, &found.names);
+                        let pk = position(&found.names, target.primary_key);
+                        for row in found.rows {
+                            if let Some(id) = pk.and_then(|pk| id_text(&row.columns[pk])) {
+                                by_id.insert(id, finisher.finish(row));
                             }
                         }
                     }
-                    for row in rows.iter_mut() {
-                        let value = row
-                            .get(&internal_key(f.name))
-                            .and_then(id_text)
+                    for row in rows.rows.iter_mut() {
+                        let value = at
+                            .and_then(|at| id_text(&row.columns[at]))
                             .and_then(|id| by_id.get(&id).cloned())
                             .unwrap_or(Value::Null);
-                        row.insert(relation_key(key), value);
+                        row.relations.push(value);
                     }
                 }
                 Some(Relation::OneToMany { foreign_field, .. }) => {
+                    let at = position(&rows.names, coll.primary_key);
                     let ids: Vec<String> = rows
+                        .rows
                         .iter()
-                        .filter_map(|r| r.get(&internal_key(coll.primary_key)).and_then(id_text))
+                        .filter_map(|r| at.and_then(|at| id_text(&r.columns[at])))
                         .collect();
                     let fk_field = scope.field(target, foreign_field)?;
                     let mut by_parent: HashMap<String, Vec<Value>> = HashMap::new();
-                    let (limit, offset) = child.args.window();
                     for chunk in ids.chunks(IN_CHUNK) {
-                        let alias = scope.next_alias();
-                        let mut stmt = base_select(scope, target, &alias, &child.args)?;
-                        stmt.and_where(in_list(
-                            scope.backend,
-                            &alias,
-                            foreign_field,
-                            fk_field.kind,
-                            chunk,
-                        ));
-                        let mut found = fetch(
+                        let mut found = fetch_children(
                             db,
                             scope,
                             target,
-                            &alias,
                             child,
-                            stmt,
-                            Some((foreign_field, limit, offset)),
+                            foreign_field,
+                            fk_field.kind,
+                            chunk,
                         )
                         .await?;
                         attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
-                        for row in found {
-                            if let Some(parent) =
-                                row.get(&internal_key(foreign_field)).and_then(id_text)
-                            {
+                        let finisher = Finisher::new(target, child, &found.names);
+                        let fk = position(&found.names, foreign_field);
+                        for row in found.rows {
+                            if let Some(parent) = fk.and_then(|fk| id_text(&row.columns[fk])) {
                                 by_parent
                                     .entry(parent)
                                     .or_default()
-                                    .push(finish_row(target, child, row));
+                                    .push(finisher.finish(row));
                             }
                         }
                     }
-                    for row in rows.iter_mut() {
-                        let items = row
-                            .get(&internal_key(coll.primary_key))
-                            .and_then(id_text)
+                    for row in rows.rows.iter_mut() {
+                        let items = at
+                            .and_then(|at| id_text(&row.columns[at]))
                             .and_then(|id| by_parent.remove(&id))
                             .unwrap_or_default();
-                        row.insert(relation_key(key), Value::Array(items));
+                        row.relations.push(Value::Array(items));
                     }
                 }
                 None => return Err(Error::unknown_field(field, coll.name, "root")),
@@ -519,55 +633,79 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
     })
 }
 
-/// Relations are stored under a marked key until `finish_row` places them.
-fn relation_key(key: &str) -> String {
-    format!("\u{1}{key}")
+/// How the rows of one node become the client's objects, worked out once per statement.
+struct Finisher<'n> {
+    node: &'n ReadNode,
+    /// `keys_only`: where the primary key is.
+    key: Option<usize>,
+    /// Per selection entry: for a field, its column and whether a later entry reads the
+    /// same column (then it is copied, else moved).
+    fields: Vec<Option<(usize, bool)>>,
 }
 
-fn finish(coll: &Collection, node: &ReadNode, rows: Vec<Map<String, Value>>) -> Vec<Value> {
-    rows.into_iter()
-        .map(|row| finish_row(coll, node, row))
-        .collect()
-}
-
-/// Builds the client-visible object: the selection in its order, internal columns dropped.
-fn finish_row(coll: &Collection, node: &ReadNode, mut row: Map<String, Value>) -> Value {
-    if node.keys_only {
-        return row
-            .remove(&internal_key(coll.primary_key))
-            .unwrap_or(Value::Null);
+impl<'n> Finisher<'n> {
+    fn new(coll: &Collection, node: &'n ReadNode, names: &[&str]) -> Self {
+        let mut fields: Vec<Option<(usize, bool)>> = node
+            .select
+            .iter()
+            .map(|select| match select {
+                Select::Field { field, .. } => position(names, field).map(|at| (at, false)),
+                _ => None,
+            })
+            .collect();
+        let mut used = HashSet::new();
+        for entry in fields.iter_mut().rev().flatten() {
+            entry.1 = !used.insert(entry.0);
+        }
+        Finisher {
+            node,
+            key: position(names, coll.primary_key),
+            fields,
+        }
     }
-    let mut out = Map::new();
-    for select in &node.select {
-        match select {
-            Select::Field { field, key } => {
-                let value = row
-                    .get(&internal_key(field))
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                out.insert(key.clone(), value);
-            }
-            Select::Relation { key, .. } => {
-                let value = row.remove(&relation_key(key)).unwrap_or(Value::Null);
-                out.insert(key.clone(), value);
-            }
-            Select::Function { key, .. } => {
-                if let Some(head) = key.first()
-                    && let Some(value) = row.get(head)
-                {
-                    match out.get_mut(head) {
-                        Some(Value::Object(existing)) => {
-                            if let Value::Object(more) = value {
-                                existing.extend(more.clone());
+
+    /// Builds the client-visible object: the selection in its order, internal columns
+    /// dropped.
+    fn finish(&self, mut row: Row) -> Value {
+        if self.node.keys_only {
+            return self
+                .key
+                .map(|at| std::mem::take(&mut row.columns[at]))
+                .unwrap_or(Value::Null);
+        }
+        let mut out = Map::new();
+        let mut relations = row.relations.into_iter();
+        for (select, field) in self.node.select.iter().zip(&self.fields) {
+            match select {
+                Select::Field { key, .. } => {
+                    let value = match *field {
+                        Some((at, true)) => row.columns[at].clone(),
+                        Some((at, false)) => std::mem::take(&mut row.columns[at]),
+                        None => Value::Null,
+                    };
+                    out.insert(key.clone(), value);
+                }
+                Select::Relation { key, .. } => {
+                    out.insert(key.clone(), relations.next().unwrap_or(Value::Null));
+                }
+                Select::Function { key, .. } => {
+                    if let Some(head) = key.first()
+                        && let Some(value) = row.functions.get(head)
+                    {
+                        match out.get_mut(head) {
+                            Some(Value::Object(existing)) => {
+                                if let Value::Object(more) = value {
+                                    existing.extend(more.clone());
+                                }
                             }
-                        }
-                        _ => {
-                            out.insert(head.clone(), value.clone());
+                            _ => {
+                                out.insert(head.clone(), value.clone());
+                            }
                         }
                     }
                 }
             }
         }
+        Value::Object(out)
     }
-    Value::Object(out)
 }

@@ -352,7 +352,7 @@ impl Engine {
             None => self.inner.items.clone(),
         };
         runlog::write(
-            &items.executor(),
+            &items.writer(),
             &flow,
             &run,
             accountability.as_ref(),

@@ -31,7 +31,10 @@ impl AppState {
         engine_config: engine::EngineConfig,
     ) -> anyhow::Result<Self> {
         let catalog = Catalog::system();
-        let items = ItemsService::new(db.clone(), catalog.clone());
+        let mut items = ItemsService::new(db.clone(), catalog.clone());
+        if let Some(reads) = crate::db::read_pool(&db).await? {
+            items = items.with_read_pool(reads);
+        }
         // The user's tables are served under /items; /graphql/system describes only ours.
         items.refresh_catalog().await?;
         let schema = schema::build(&catalog, Some(items.clone()))?;

@@ -28,6 +28,52 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
     Ok(db)
 }
 
+/// Most connections of the SQLite read pool.
+const MAX_READERS: usize = 8;
+
+/// A pool of read-only connections to the same SQLite file, for reads outside transactions
+/// ([`domain::ItemsService::with_read_pool`]); `None` for PostgreSQL (whose pool already has
+/// several connections) and for SQLite without WAL (an in-memory database, where each
+/// connection would open a database of its own).
+///
+/// The main SQLite pool keeps one connection, which all writes share: SQLite has one writer
+/// at a time, and a second writing connection would make deferred transactions fail with
+/// `SQLITE_BUSY` when they move from reading to writing. Read-only connections cannot write
+/// by mistake, and under WAL they read the last committed state while the writer works.
+pub async fn read_pool(
+    db: &DatabaseConnection,
+) -> Result<Option<DatabaseConnection>, sea_orm::DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let mode = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA journal_mode",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<String>(0))
+        .transpose()?
+        .unwrap_or_default();
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Ok(None);
+    }
+    let readers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(2, MAX_READERS);
+    let options = (*db.get_sqlite_connection_pool().connect_options())
+        .clone()
+        .read_only(true);
+    let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(u32::try_from(readers).unwrap_or(2))
+        .connect_with(options)
+        .await
+        .map_err(|err| sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
+    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        pool,
+    )))
+}
+
 /// A fresh static token: 32 random bytes, hex-encoded.
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
