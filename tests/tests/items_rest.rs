@@ -3,7 +3,10 @@
 //! introspection maps is written and read back; failed writes are checked to leave the
 //! table as it was.
 
+mod rest_support;
+
 use e2e::{ADMIN_TOKEN, TestApp, both};
+use rest_support::{forbidden, forbidden_field};
 use serde_json::{Value, json};
 
 const ADMIN: Option<&str> = Some(ADMIN_TOKEN);
@@ -32,23 +35,6 @@ async fn data(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> V
         reply.text
     );
     reply.json()["data"].clone()
-}
-
-fn error(message: &str, code: &str) -> Value {
-    json!({"errors": [{"message": message, "extensions": {"code": code}}]})
-}
-
-fn forbidden() -> Value {
-    error("You don't have permission to access this.", "FORBIDDEN")
-}
-
-fn forbidden_field(field: &str, collection: &str) -> Value {
-    error(
-        &format!(
-            "You don't have permission to access field \"{field}\" in collection \"{collection}\" or it does not exist. Queried in root."
-        ),
-        "FORBIDDEN",
-    )
 }
 
 fn required(fields: &[&str]) -> Value {

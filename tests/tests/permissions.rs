@@ -4,7 +4,10 @@
 //! narrow `*` and make hidden fields as unknown as missing ones; writes outside a grant are
 //! refused with nothing changed.
 
+mod rest_support;
+
 use e2e::{ADMIN_TOKEN, TestApp, both};
+use rest_support::{error, forbidden, forbidden_field};
 use serde_json::{Value, json};
 
 const ADMIN: Option<&str> = Some(ADMIN_TOKEN);
@@ -29,24 +32,6 @@ async fn admin_data(app: &TestApp, path: &str) -> Value {
     let reply = app.send("GET", path, None, ADMIN).await;
     assert_eq!(reply.status.as_u16(), 200, "GET {path}: {}", reply.text);
     reply.json()["data"].clone()
-}
-
-fn error(message: &str, code: &str) -> Value {
-    json!({"errors": [{"message": message, "extensions": {"code": code}}]})
-}
-
-fn forbidden() -> Value {
-    error("You don't have permission to access this.", "FORBIDDEN")
-}
-
-/// 403 for a field the caller may not read, named in a query.
-fn forbidden_field(field: &str, collection: &str) -> Value {
-    error(
-        &format!(
-            "You don't have permission to access field \"{field}\" in collection \"{collection}\" or it does not exist. Queried in root."
-        ),
-        "FORBIDDEN",
-    )
 }
 
 /// 403 for fields the caller may not write, named in a payload (Directus's
