@@ -133,9 +133,9 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
         // `log` renders against a redacted copy of the chain, so secrets never reach the log;
         // only it pays for a copy.
         let rendered = if op.kind == "log" {
-            template::render_options(&op.options, &redact::secrets(data))
+            template::render_options(op.options.value(), &redact::secrets(data))
         } else {
-            template::render_options(&op.options, data)
+            template::render_options(op.options.value(), data)
         };
         let (status, output, options) = match rendered {
             Err(err) => (
