@@ -320,3 +320,41 @@ both!(
         assert_json(&get(&app, &three.url()).await, 200, json!({"flow": 3}));
     }
 );
+
+both!(
+    a_full_load_reads_every_active_flow_across_pages,
+    |app| async move {
+        let mut numbers = std::collections::HashMap::new();
+        for n in 1..=5 {
+            let flow = FlowBuilder::webhook(n)
+                .op("t", "transform", json!({"json": {"n": n}}))
+                .insert(&app)
+                .await;
+            numbers.insert(flow.id.clone(), json!(n));
+        }
+        let mut active: Vec<String> = numbers.keys().cloned().collect();
+        let off = FlowBuilder::webhook(6)
+            .status("inactive")
+            .insert(&app)
+            .await;
+        // Pages of two flows: three pages, the last one short.
+        let plan = engine::plan::load_paged(&app.state.items, 2)
+            .await
+            .expect("plan loads");
+        let mut loaded: Vec<String> = plan.flows.keys().cloned().collect();
+        loaded.sort();
+        active.sort();
+        assert_eq!(loaded, active);
+        assert!(!plan.flows.contains_key(&off.id));
+        // Every flow kept its operation, options read from their stored text.
+        for flow in plan.flows.values() {
+            assert_eq!(flow.ops.len(), 1);
+            assert_eq!(flow.ops[0].options.value()["json"]["n"], numbers[&flow.id]);
+        }
+        // Pages of exactly the flow count end with an empty page.
+        let plan = engine::plan::load_paged(&app.state.items, 5)
+            .await
+            .expect("plan loads");
+        assert_eq!(plan.flows.len(), 5);
+    }
+);

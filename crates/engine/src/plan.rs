@@ -8,9 +8,9 @@ use std::sync::{Arc, OnceLock};
 use domain::ItemsService;
 use domain::catalog::FieldKind;
 use domain::read::in_list;
-use domain::sql::{Decode, col, decode};
+use domain::sql::{Decode, bind, col, decode};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query as Sql};
 use serde_json::{Map, Value};
 
 /// One operation, ready to run.
@@ -282,15 +282,36 @@ pub fn assemble(flow: FlowRow, ops: Vec<OpRow>) -> Result<FlowPlan, LoadError> {
 }
 
 /// Loads every active flow. A flow that cannot load is skipped with a logged error.
+///
+/// Pages of [`PAGE`] flows in id order: reading all rows at once held every flow's
+/// operations text in memory beside the plan being built, and the allocator keeps such a
+/// peak resident long after it is freed.
 pub async fn load(items: &ItemsService) -> Result<Plan, domain::Error> {
-    read(items, None).await
+    load_paged(items, PAGE).await
+}
+
+/// [`load`] with pages of `size` flows; public so that tests can cross page boundaries
+/// with a handful of flows.
+pub async fn load_paged(items: &ItemsService, size: usize) -> Result<Plan, domain::Error> {
+    let size = size.max(1);
+    let mut plan = Plan::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = read(items, Slice::After(after.as_deref(), size)).await?;
+        plan.flows.extend(page.plan.flows);
+        match page.last {
+            Some(last) if page.rows == size => after = Some(last),
+            _ => return Ok(plan),
+        }
+    }
 }
 
 /// Loads the flows among `ids` that are active; the others are absent from the answer.
 pub async fn load_some(items: &ItemsService, ids: &[String]) -> Result<Plan, domain::Error> {
     let mut plan = Plan::default();
     for chunk in ids.chunks(IN_CHUNK) {
-        plan.flows.extend(read(items, Some(chunk)).await?.flows);
+        plan.flows
+            .extend(read(items, Slice::Ids(chunk)).await?.plan.flows);
     }
     Ok(plan)
 }
@@ -298,11 +319,28 @@ pub async fn load_some(items: &ItemsService, ids: &[String]) -> Result<Plan, dom
 /// Ids bound in one `IN (...)` list.
 const IN_CHUNK: usize = 500;
 
+/// Flows read per statement by a full load.
+const PAGE: usize = 1_000;
+
+/// Which flows one statement reads.
+enum Slice<'a> {
+    Ids(&'a [String]),
+    /// The next `size` active flows with an id above this one (from the first without).
+    After(Option<&'a str>, usize),
+}
+
+/// The flows one statement read, and how far it got.
+struct Page {
+    plan: Plan,
+    rows: usize,
+    last: Option<String>,
+}
+
 /// One statement: each active flow with its operations aggregated into one JSON text by the
 /// database (`json_group_array` / `json_agg`). Moving 100,000 operation rows one by one
 /// through the driver, then building JSON values of their options, was most of the start-up
 /// with 10,000 flows; one row per flow, with options left as text, is a fraction of it.
-async fn read(items: &ItemsService, ids: Option<&[String]>) -> Result<Plan, domain::Error> {
+async fn read(items: &ItemsService, slice: Slice<'_>) -> Result<Page, domain::Error> {
     let backend = items.backend();
     let db = items.executor();
     let operations = match backend {
@@ -328,8 +366,19 @@ async fn read(items: &ItemsService, ids: Option<&[String]>) -> Result<Plan, doma
         .expr(Expr::cust(operations))
         .from_as(Alias::new("directus_flows"), Alias::new("f"))
         .and_where(col("f", "status").eq("active"));
-    if let Some(ids) = ids {
-        flows.and_where(in_list(backend, "f", "id", FieldKind::Uuid, ids));
+    match slice {
+        Slice::Ids(ids) => {
+            flows.and_where(in_list(backend, "f", "id", FieldKind::Uuid, ids));
+        }
+        Slice::After(after, size) => {
+            if let Some(after) = after {
+                let bound = bind(backend, FieldKind::Uuid, "id", &Value::from(after))?;
+                flows.and_where(col("f", "id").gt(Expr::val(bound)));
+            }
+            flows
+                .order_by_expr(col("f", "id"), Order::Asc)
+                .limit(size as u64);
+        }
     }
     let field = |row: &sea_orm::QueryResult, idx, kind| -> Result<Option<String>, domain::Error> {
         Ok(match decode(backend, row, idx, Decode::Field(kind))? {
@@ -337,11 +386,17 @@ async fn read(items: &ItemsService, ids: Option<&[String]>) -> Result<Plan, doma
             _ => None,
         })
     };
-    let mut plan = Plan::default();
+    let mut page = Page {
+        plan: Plan::default(),
+        rows: 0,
+        last: None,
+    };
     for row in db.query_all(&flows).await? {
+        page.rows += 1;
         let Some(id) = field(&row, 0, FieldKind::Uuid)? else {
             continue;
         };
+        page.last = Some(id.clone());
         let ops = match row.try_get_by_index::<Option<String>>(6)? {
             Some(text) => match operation_rows(&text) {
                 Ok(ops) => ops,
@@ -362,12 +417,12 @@ async fn read(items: &ItemsService, ids: Option<&[String]>) -> Result<Plan, doma
         };
         match assemble(flow, ops) {
             Ok(flow) => {
-                plan.flows.insert(flow.id.clone(), Arc::new(flow));
+                page.plan.flows.insert(flow.id.clone(), Arc::new(flow));
             }
             Err(err) => tracing::error!(%err, "flow skipped"),
         }
     }
-    Ok(plan)
+    Ok(page)
 }
 
 /// One operation as the aggregate lists it: id, key, type, options (as text), resolve, reject.
