@@ -73,7 +73,8 @@ fn revision_data(run: &Run, env: &Map<String, Value>) -> Value {
 /// as in Directus.
 pub(crate) async fn write<C: ConnectionTrait + TransactionTrait>(db: &C, entry: &Entry) {
     if let Err(err) = insert(db, std::slice::from_ref(entry)).await {
-        tracing::error!(flow = %entry.flow, %err, "could not write the run log");
+        // Debug: the display of an internal error hides the database's detail.
+        tracing::error!(flow = %entry.flow, ?err, "could not write the run log");
     }
 }
 
@@ -187,7 +188,11 @@ async fn write_batch(items: &ItemsService, entries: &[Entry]) {
     match insert(&db, entries).await {
         Ok(()) => tracing::trace!(runs = entries.len(), "run logs committed together"),
         Err(err) => {
-            tracing::warn!(runs = entries.len(), %err, "could not write run logs together; writing them one by one");
+            tracing::warn!(
+                runs = entries.len(),
+                ?err,
+                "could not write run logs together; writing them one by one"
+            );
             for entry in entries {
                 write(&db, entry).await;
             }
