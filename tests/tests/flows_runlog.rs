@@ -262,3 +262,125 @@ both!(failed_triggers_write_no_log, |app| async move {
     assert_eq!(get(&app, &flow.url()).await.status, 403);
     assert!(run_activity(&app, &flow.id).await.is_empty());
 });
+
+// Runs outside a write's transaction share the commit of their logs; each run still
+// answers after its own rows are in, and each revision belongs to its own run.
+both!(concurrent_runs_each_log_their_own_run, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .method("POST")
+        .accountability(json!("all"))
+        .op(
+            "t",
+            "transform",
+            json!({"json": {"n": "{{ $trigger.body.n }}"}}),
+        )
+        .then("l", "log", json!({"message": "run {{ $trigger.body.n }}"}))
+        .then("u", "transform", json!({"json": {"from": "{{ t.n }}"}}))
+        .insert(&app)
+        .await;
+    let url = flow.url();
+    let app = &app;
+    let replies = futures_util::future::join_all((0..50u64).map(|n| {
+        let url = url.clone();
+        async move {
+            let body = json!({"n": n}).to_string();
+            let agent = format!("run-{n}");
+            request(app, "POST", &url, Some(&body), &[("user-agent", &agent)]).await
+        }
+    }))
+    .await;
+    for (n, reply) in replies.iter().enumerate() {
+        assert_json(reply, 200, json!({"from": n}));
+    }
+
+    let runs = run_activity(app, &flow.id).await;
+    assert_eq!(runs.len(), 50, "{runs:?}");
+    let mut seen = Vec::new();
+    for run in &runs {
+        let agent = run.row["user_agent"].as_str().expect("user agent");
+        let n: u64 = agent
+            .strip_prefix("run-")
+            .and_then(|n| n.parse().ok())
+            .expect("run number");
+        assert_eq!(
+            run.row,
+            json!({"action": "run", "user": null, "collection": "directus_flows", "item": flow.id,
+                   "ip": null, "user_agent": agent, "origin": null})
+        );
+        let revisions = revisions_of(app, run.id).await;
+        assert_eq!(revisions.len(), 1, "revisions of run {n}");
+        let data = &revisions[0]["data"]["data"];
+        assert_eq!(data["$trigger"]["body"], json!({"n": n}));
+        assert_eq!(data["t"], json!({"n": n}));
+        assert_eq!(data["$last"], json!({"from": n}));
+        seen.push(n);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..50).collect::<Vec<_>>());
+    assert_eq!(run_revision_count(app).await, 50);
+});
+
+// A log the database refuses costs only its own run's log, even when it was to be committed
+// together with others: PostgreSQL refuses an `origin` longer than its 255 characters
+// (SQLite does not check lengths, so there every run is logged).
+both!(a_refused_log_loses_no_other_runs_log, |app| async move {
+    let flow = FlowBuilder::webhook(1)
+        .method("POST")
+        .accountability(json!("all"))
+        .op(
+            "t",
+            "transform",
+            json!({"json": {"n": "{{ $trigger.body.n }}"}}),
+        )
+        .insert(&app)
+        .await;
+    let url = flow.url();
+    let long_origin = format!("https://{}.example", "o".repeat(300));
+    let (app, long_origin) = (&app, &long_origin);
+    let replies = futures_util::future::join_all((0..20u64).map(|n| {
+        let url = url.clone();
+        async move {
+            let body = json!({"n": n}).to_string();
+            let agent = format!("run-{n}");
+            let origin = if n == 10 {
+                long_origin.clone()
+            } else {
+                "https://app.example".to_string()
+            };
+            request(
+                app,
+                "POST",
+                &url,
+                Some(&body),
+                &[("user-agent", &agent), ("origin", &origin)],
+            )
+            .await
+        }
+    }))
+    .await;
+    for (n, reply) in replies.iter().enumerate() {
+        assert_json(reply, 200, json!({"n": n}));
+    }
+
+    let refused = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let expected: Vec<u64> = (0..20).filter(|n| !(refused && *n == 10)).collect();
+    let runs = run_activity(app, &flow.id).await;
+    let mut logged = Vec::new();
+    for run in &runs {
+        let agent = run.row["user_agent"].as_str().expect("user agent");
+        let n: u64 = agent
+            .strip_prefix("run-")
+            .and_then(|n| n.parse().ok())
+            .expect("run number");
+        let revisions = revisions_of(app, run.id).await;
+        assert_eq!(revisions.len(), 1, "revisions of run {n}");
+        assert_eq!(
+            revisions[0]["data"]["data"]["$trigger"]["body"],
+            json!({"n": n})
+        );
+        logged.push(n);
+    }
+    logged.sort_unstable();
+    assert_eq!(logged, expected);
+    assert_eq!(run_revision_count(app).await, expected.len());
+});

@@ -64,6 +64,19 @@ pub async fn insert(
         .ok_or_else(|| Error::Internal("activity id is not a number".into()))
 }
 
+/// A `directus_revisions` row; `delta` is null for runs.
+pub struct Revision<'a> {
+    pub activity: i64,
+    pub collection: &'a str,
+    pub item: &'a str,
+    pub data: &'a Value,
+    pub delta: &'a Value,
+}
+
+/// Rows per multi-row revision insert: 5 parameters each, far below SQLite's and
+/// PostgreSQL's limits on bound parameters.
+const REVISIONS_PER_STATEMENT: usize = 64;
+
 /// Inserts the revision of an activity row; `delta` is null for runs.
 pub async fn insert_revision(
     db: &impl ConnectionTrait,
@@ -73,6 +86,23 @@ pub async fn insert_revision(
     data: &Value,
     delta: &Value,
 ) -> Result<()> {
+    insert_revisions(
+        db,
+        &[Revision {
+            activity,
+            collection,
+            item,
+            data,
+            delta,
+        }],
+    )
+    .await
+}
+
+/// Inserts revision rows in order, many per statement: a batch of run logs committed
+/// together then costs one round trip for its revisions instead of one per run. Each row
+/// names its activity, so nothing depends on the order in which the database numbers them.
+pub async fn insert_revisions(db: &impl ConnectionTrait, rows: &[Revision<'_>]) -> Result<()> {
     let backend = db.get_database_backend();
     let json = |v: &Value| {
         if v.is_null() {
@@ -81,17 +111,21 @@ pub async fn insert_revision(
             Ok(sql::json_value(backend, v))
         }
     };
-    let mut stmt = Sql::insert();
-    stmt.into_table(Alias::new("directus_revisions"))
-        .columns(["activity", "collection", "item", "data", "delta"].map(Alias::new))
-        .values([
-            Expr::val(activity),
-            Expr::val(collection),
-            Expr::val(item),
-            Expr::val(json(data)?),
-            Expr::val(json(delta)?),
-        ])
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    db.execute(&stmt).await?;
+    for chunk in rows.chunks(REVISIONS_PER_STATEMENT) {
+        let mut stmt = Sql::insert();
+        stmt.into_table(Alias::new("directus_revisions"))
+            .columns(["activity", "collection", "item", "data", "delta"].map(Alias::new));
+        for row in chunk {
+            stmt.values([
+                Expr::val(row.activity),
+                Expr::val(row.collection),
+                Expr::val(row.item),
+                Expr::val(json(row.data)?),
+                Expr::val(json(row.delta)?),
+            ])
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        db.execute(&stmt).await?;
+    }
     Ok(())
 }

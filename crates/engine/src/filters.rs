@@ -107,7 +107,11 @@ impl Engine {
                 },
             )
             .await;
-            runlog::write(&**tx, &flow, &run, Some(accountability), &self.config().env).await;
+            if let Some(entry) =
+                runlog::entry(&flow, &run, Some(accountability), &self.config().env)
+            {
+                runlog::write(&**tx, &entry).await;
+            }
             if run.last_status == Some(Status::Reject)
                 && let Some(rejection) = &run.last_rejection
             {

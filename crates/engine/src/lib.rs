@@ -141,6 +141,8 @@ pub(crate) struct Inner {
     changes: Mutex<Follower>,
     cache: trigger::ResponseCache,
     schedules: schedule::Schedules,
+    /// Commits the logs of runs outside a write's transaction together.
+    runlog: runlog::Writer,
 }
 
 /// Follows committed writes for [`Engine::plan`]: the receiver, and what it heard that the
@@ -219,6 +221,7 @@ impl Engine {
         let schedules = schedule::Schedules::start()
             .await
             .map_err(|e| domain::Error::Internal(format!("starting the scheduler: {e}")))?;
+        let runlog = runlog::Writer::start(items.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
                 http: ops::request_client(&config.deny_list),
@@ -232,6 +235,7 @@ impl Engine {
                 }),
                 cache: trigger::ResponseCache::default(),
                 schedules,
+                runlog,
             }),
         };
         let current = engine.current();
@@ -340,25 +344,25 @@ impl Engine {
         }
     }
 
-    /// Runs a flow and writes its log.
+    /// Runs a flow and writes its log; answers once the log is committed.
     pub async fn execute(&self, start: Start) -> Run {
         let flow = start.flow.clone();
         let accountability = start.accountability.clone();
         let tx = start.tx.clone();
         let run = runner::run(self, start).await;
-        // Inside a filtered write the log joins its transaction.
-        let items = match tx {
-            Some(tx) => self.inner.items.in_transaction(tx),
-            None => self.inner.items.clone(),
+        let Some(entry) =
+            runlog::entry(&flow, &run, accountability.as_ref(), &self.inner.config.env)
+        else {
+            return run;
         };
-        runlog::write(
-            &items.writer(),
-            &flow,
-            &run,
-            accountability.as_ref(),
-            &self.inner.config.env,
-        )
-        .await;
+        match tx {
+            // Inside a filtered write the log joins its transaction.
+            Some(tx) => {
+                runlog::write(&self.inner.items.in_transaction(tx).writer(), &entry).await;
+            }
+            // Otherwise it shares a commit with the logs of concurrent runs.
+            None => self.inner.runlog.write(&self.inner.items, entry).await,
+        }
         run
     }
 

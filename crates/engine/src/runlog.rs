@@ -1,45 +1,55 @@
 //! Run logs: one `directus_activity` row per run when the flow's `accountability` is set,
 //! plus a `directus_revisions` row holding the steps and the final chain when it is `all`.
+//!
+//! A run inside a filtered write logs on that write's transaction. Every other run hands its
+//! log to the engine's [`Writer`], one task that commits all the logs queued meanwhile in one
+//! transaction: on PostgreSQL each commit waits for a WAL flush, and one flush shared by the
+//! runs of a moment instead of one per run is what lets busy webhooks scale. The run still
+//! answers only once its rows are committed.
 
-use domain::Accountability;
+use domain::activity::Revision;
+use domain::{Accountability, ItemsService};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::plan::FlowPlan;
 use crate::redact;
 use crate::runner::Run;
 
-/// Writes the logs of a finished run. Errors are logged, never surfaced, as in Directus.
-///
-/// `db` is the pool, or the write transaction a filter flow runs in: its log then commits
-/// or rolls back with the write.
-pub async fn write<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    flow: &FlowPlan,
-    run: &Run,
-    acc: Option<&Accountability>,
-    env: &Map<String, Value>,
-) {
-    let Some(mode) = flow.accountability.as_deref() else {
-        return;
-    };
-    if let Err(err) = insert(db, flow, run, acc, env, mode == "all").await {
-        tracing::error!(flow = %flow.id, %err, "could not write the run log");
-    }
+/// Most runs written in one transaction.
+const BATCH: usize = 256;
+
+/// Most runs waiting for the writer; beyond it, finished runs wait for room, so a flood
+/// slows down instead of growing memory without bound.
+const QUEUE: usize = 1024;
+
+/// The rows of one run's log, built and redacted when the run ends.
+pub(crate) struct Entry {
+    flow: String,
+    accountability: Option<Accountability>,
+    /// The revision's data (`accountability: all`); `None` logs the activity row only.
+    revision: Option<Value>,
 }
 
-async fn insert<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// The log of a finished run, or `None` when the flow keeps none (`accountability: null`).
+pub(crate) fn entry(
     flow: &FlowPlan,
     run: &Run,
     acc: Option<&Accountability>,
     env: &Map<String, Value>,
-    with_revision: bool,
-) -> Result<(), domain::Error> {
-    if !with_revision {
-        domain::activity::insert(db, "run", acc, "directus_flows", &flow.id).await?;
-        return Ok(());
-    }
+) -> Option<Entry> {
+    let mode = flow.accountability.as_deref()?;
+    let revision = (mode == "all").then(|| revision_data(run, env));
+    Some(Entry {
+        flow: flow.id.clone(),
+        accountability: acc.cloned(),
+        revision,
+    })
+}
+
+/// The steps, outputs and final chain, with secrets and `$env` values redacted.
+fn revision_data(run: &Run, env: &Map<String, Value>) -> Value {
     let steps: Vec<Value> = run
         .steps
         .iter()
@@ -52,23 +62,140 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
             step
         })
         .collect();
-    let data = json!({
+    json!({
         "steps": redact::env_values(&Value::Array(steps), env),
         "data": redact::env_values(&redact::secrets(&Value::Object(run.chain.clone())), env),
-    });
-    // One transaction: readers never see the activity row without its revision, and the
-    // two rows cost one commit.
+    })
+}
+
+/// Writes one run's log on `db`: the pool, or the write transaction a filter flow runs in,
+/// whose log then commits or rolls back with the write. Errors are logged, never surfaced,
+/// as in Directus.
+pub(crate) async fn write<C: ConnectionTrait + TransactionTrait>(db: &C, entry: &Entry) {
+    if let Err(err) = insert(db, std::slice::from_ref(entry)).await {
+        // Debug: the display of an internal error hides the database's detail.
+        tracing::error!(flow = %entry.flow, ?err, "could not write the run log");
+    }
+}
+
+/// Inserts the logs of `entries`, in order, in one transaction (a savepoint inside a
+/// caller's transaction): readers never see an activity row without its revision, and all
+/// the rows cost one commit. Activity rows go one by one: the id each answers links its
+/// revision, and PostgreSQL does not promise the order of a multi-row `RETURNING`.
+async fn insert<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    entries: &[Entry],
+) -> Result<(), domain::Error> {
+    if let [only] = entries
+        && only.revision.is_none()
+    {
+        // One statement needs no transaction of its own.
+        activity(db, only).await?;
+        return Ok(());
+    }
     let tx = db.begin().await?;
-    let activity = domain::activity::insert(&tx, "run", acc, "directus_flows", &flow.id).await?;
-    domain::activity::insert_revision(
-        &tx,
-        activity,
-        "directus_flows",
-        &flow.id,
-        &data,
-        &Value::Null,
-    )
-    .await?;
+    let mut revisions = Vec::new();
+    for entry in entries {
+        let id = activity(&tx, entry).await?;
+        if let Some(data) = &entry.revision {
+            revisions.push(Revision {
+                activity: id,
+                collection: "directus_flows",
+                item: &entry.flow,
+                data,
+                delta: &Value::Null,
+            });
+        }
+    }
+    domain::activity::insert_revisions(&tx, &revisions).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn activity<C: ConnectionTrait>(db: &C, entry: &Entry) -> Result<i64, domain::Error> {
+    domain::activity::insert(
+        db,
+        "run",
+        entry.accountability.as_ref(),
+        "directus_flows",
+        &entry.flow,
+    )
+    .await
+}
+
+/// A run's log waiting for the writer, and how the writer tells the run it is committed.
+struct Queued {
+    entry: Entry,
+    done: oneshot::Sender<()>,
+}
+
+/// The group-commit log writer: the sending end of its queue. The task ends when the engine
+/// (the last sender) is dropped.
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Queued>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime. It writes through `items.writer()`,
+    /// the one connection SQLite writes on, like every other write.
+    pub(crate) fn start(items: ItemsService) -> Writer {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(drain(items, receiver));
+        Writer { queue }
+    }
+
+    /// Queues a run's log and waits until the writer committed it (or gave up on it), so a
+    /// run answers only after its log is in the database. Without the writer (the runtime it
+    /// ran on is shutting down) the log is written here.
+    pub(crate) async fn write(&self, items: &ItemsService, entry: Entry) {
+        let (done, committed) = oneshot::channel();
+        match self.queue.send(Queued { entry, done }).await {
+            Ok(()) => {
+                if committed.await.is_err() {
+                    tracing::error!("the run log writer stopped before writing a run's log");
+                }
+            }
+            Err(mpsc::error::SendError(queued)) => write(&items.writer(), &queued.entry).await,
+        }
+    }
+}
+
+/// The writer task: takes everything queued (up to [`BATCH`] runs), writes it in one
+/// transaction, then acknowledges every run of the batch.
+async fn drain(items: ItemsService, mut receiver: mpsc::Receiver<Queued>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        let (entries, acks): (Vec<Entry>, Vec<oneshot::Sender<()>>) = batch
+            .drain(..)
+            .map(|queued| (queued.entry, queued.done))
+            .unzip();
+        write_batch(&items, &entries).await;
+        for ack in acks {
+            // A run whose caller went away no longer listens; its log is written all the same.
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// Writes a batch in one transaction; when that fails, writes each run's log on its own,
+/// so that one bad row does not lose the other runs' logs.
+async fn write_batch(items: &ItemsService, entries: &[Entry]) {
+    let db = items.writer();
+    if let [only] = entries {
+        write(&db, only).await;
+        return;
+    }
+    match insert(&db, entries).await {
+        Ok(()) => tracing::trace!(runs = entries.len(), "run logs committed together"),
+        Err(err) => {
+            tracing::warn!(
+                runs = entries.len(),
+                ?err,
+                "could not write run logs together; writing them one by one"
+            );
+            for entry in entries {
+                write(&db, entry).await;
+            }
+        }
+    }
 }
