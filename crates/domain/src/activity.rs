@@ -18,6 +18,19 @@ pub async fn insert(
     collection: &str,
     item: &str,
 ) -> Result<i64> {
+    insert_at(db, action, acc, collection, item, chrono::Utc::now()).await
+}
+
+/// [`insert`] with the time the action happened: a run's log is written by the group-commit
+/// writer a little after the run ended, and its row keeps the time the run ended.
+pub async fn insert_at(
+    db: &impl ConnectionTrait,
+    action: &str,
+    acc: Option<&Accountability>,
+    collection: &str,
+    item: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
     let backend = db.get_database_backend();
     let user = acc
         .and_then(|a| a.user.as_deref())
@@ -46,7 +59,7 @@ pub async fn insert(
         .values([
             Expr::val(action),
             Expr::val(user),
-            Expr::val(sql::timestamp_value(backend, chrono::Utc::now())),
+            Expr::val(sql::timestamp_value(backend, at)),
             text(acc.and_then(|a| a.ip.as_ref())),
             text(acc.and_then(|a| a.user_agent.as_ref())),
             Expr::val(collection),

@@ -30,6 +30,8 @@ pub(crate) struct Entry {
     accountability: Option<Accountability>,
     /// The revision's data (`accountability: all`); `None` logs the activity row only.
     revision: Option<Value>,
+    /// When the run ended: the activity row's timestamp.
+    ended: chrono::DateTime<chrono::Utc>,
 }
 
 /// The log of a finished run, or `None` when the flow keeps none (`accountability: null`).
@@ -45,6 +47,7 @@ pub(crate) fn entry(
         flow: flow.id.clone(),
         accountability: acc.cloned(),
         revision,
+        ended: chrono::Utc::now(),
     })
 }
 
@@ -113,12 +116,13 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
 }
 
 async fn activity<C: ConnectionTrait>(db: &C, entry: &Entry) -> Result<i64, domain::Error> {
-    domain::activity::insert(
+    domain::activity::insert_at(
         db,
         "run",
         entry.accountability.as_ref(),
         "directus_flows",
         &entry.flow,
+        entry.ended,
     )
     .await
 }
