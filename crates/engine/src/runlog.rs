@@ -7,7 +7,7 @@
 //! runs of a moment instead of one per run is what lets busy webhooks scale. The run still
 //! answers only once its rows are committed.
 
-use domain::activity::Revision;
+use domain::activity::{Activity, Revision};
 use domain::{Accountability, ItemsService};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde_json::{Map, Value, json};
@@ -83,8 +83,8 @@ pub(crate) async fn write<C: ConnectionTrait + TransactionTrait>(db: &C, entry: 
 
 /// Inserts the logs of `entries`, in order, in one transaction (a savepoint inside a
 /// caller's transaction): readers never see an activity row without its revision, and all
-/// the rows cost one commit. Activity rows go one by one: the id each answers links its
-/// revision, and PostgreSQL does not promise the order of a multi-row `RETURNING`.
+/// the rows cost one commit. Activities go first, many per statement, and their ids (in the
+/// order of `entries`) link the revisions.
 async fn insert<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     entries: &[Entry],
@@ -93,38 +93,40 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
         && only.revision.is_none()
     {
         // One statement needs no transaction of its own.
-        activity(db, only).await?;
+        domain::activity::insert_activities(db, &[only.activity()]).await?;
         return Ok(());
     }
     let tx = db.begin().await?;
-    let mut revisions = Vec::new();
-    for entry in entries {
-        let id = activity(&tx, entry).await?;
-        if let Some(data) = &entry.revision {
-            revisions.push(Revision {
+    let activities: Vec<Activity<'_>> = entries.iter().map(Entry::activity).collect();
+    let ids = domain::activity::insert_activities(&tx, &activities).await?;
+    let revisions: Vec<Revision<'_>> = entries
+        .iter()
+        .zip(ids)
+        .filter_map(|(entry, id)| {
+            entry.revision.as_ref().map(|data| Revision {
                 activity: id,
                 collection: "directus_flows",
                 item: &entry.flow,
                 data,
                 delta: &Value::Null,
-            });
-        }
-    }
+            })
+        })
+        .collect();
     domain::activity::insert_revisions(&tx, &revisions).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn activity<C: ConnectionTrait>(db: &C, entry: &Entry) -> Result<i64, domain::Error> {
-    domain::activity::insert_at(
-        db,
-        "run",
-        entry.accountability.as_ref(),
-        "directus_flows",
-        &entry.flow,
-        entry.ended,
-    )
-    .await
+impl Entry {
+    fn activity(&self) -> Activity<'_> {
+        Activity {
+            action: "run",
+            acc: self.accountability.as_ref(),
+            collection: "directus_flows",
+            item: &self.flow,
+            at: self.ended,
+        }
+    }
 }
 
 /// A run's log waiting for the writer, and how the writer tells the run it is committed.
