@@ -28,8 +28,9 @@ const QUEUE: usize = 1024;
 pub(crate) struct Entry {
     flow: String,
     accountability: Option<Accountability>,
-    /// The revision's data (`accountability: all`); `None` logs the activity row only.
-    revision: Option<Value>,
+    /// The revision's data as JSON text (`accountability: all`); `None` logs the activity
+    /// row only. Serialised by the run, not by the one writer task.
+    revision: Option<String>,
     /// When the run ended: the activity row's timestamp.
     ended: chrono::DateTime<chrono::Utc>,
 }
@@ -42,7 +43,7 @@ pub(crate) fn entry(
     env: &Map<String, Value>,
 ) -> Option<Entry> {
     let mode = flow.accountability.as_deref()?;
-    let revision = (mode == "all").then(|| revision_data(run, env));
+    let revision = (mode == "all").then(|| revision_data(run, env).to_string());
     Some(Entry {
         flow: flow.id.clone(),
         accountability: acc.cloned(),
@@ -108,7 +109,7 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
                 collection: "directus_flows",
                 item: &entry.flow,
                 data,
-                delta: &Value::Null,
+                delta: None,
             })
         })
         .collect();
