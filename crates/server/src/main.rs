@@ -5,12 +5,6 @@ use clap::Parser;
 use flowline::config::{Cli, Command};
 use flowline::{AppState, db, router};
 
-/// mimalloc instead of glibc's malloc: glibc kept most of what loading 10,000 flows freed
-/// (460 MiB resident where about 150 MiB was live), while mimalloc returns freed pages to
-/// the system; it is also quicker on the many small allocations of JSON values.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
