@@ -263,10 +263,10 @@ both!(failed_triggers_write_no_log, |app| async move {
     assert!(run_activity(&app, &flow.id).await.is_empty());
 });
 
-// Runs outside a write's transaction share the commit of their logs; each run still
-// answers after its own rows are in, and each revision belongs to its own run.
-both!(concurrent_runs_each_log_their_own_run, |app| async move {
-    let flow = FlowBuilder::webhook(1)
+/// A logged POST webhook whose first operation `t` answers the body's `n`: runs told apart
+/// by their number.
+fn numbered_flow() -> FlowBuilder {
+    FlowBuilder::webhook(1)
         .method("POST")
         .accountability(json!("all"))
         .op(
@@ -274,21 +274,53 @@ both!(concurrent_runs_each_log_their_own_run, |app| async move {
             "transform",
             json!({"json": {"n": "{{ $trigger.body.n }}"}}),
         )
+}
+
+/// Triggers `url` `count` times at once, run `n` with body `{"n": n}`, user agent `run-n`
+/// and the origin `origin(n)`; the replies in run order.
+async fn send_numbered(
+    app: &TestApp,
+    url: &str,
+    count: u64,
+    origin: impl Fn(u64) -> String,
+) -> Vec<e2e::Reply> {
+    futures_util::future::join_all((0..count).map(|n| {
+        let origin = origin(n);
+        async move {
+            let body = json!({"n": n}).to_string();
+            let agent = format!("run-{n}");
+            request(
+                app,
+                "POST",
+                url,
+                Some(&body),
+                &[("user-agent", &agent), ("origin", &origin)],
+            )
+            .await
+        }
+    }))
+    .await
+}
+
+/// The number of the run an activity row logs, from its `run-n` user agent.
+fn run_number(run: &RunActivity) -> u64 {
+    run.row["user_agent"]
+        .as_str()
+        .and_then(|agent| agent.strip_prefix("run-"))
+        .and_then(|n| n.parse().ok())
+        .expect("run number")
+}
+
+// Runs outside a write's transaction share the commit of their logs; each run still
+// answers after its own rows are in, and each revision belongs to its own run.
+both!(concurrent_runs_each_log_their_own_run, |app| async move {
+    let flow = numbered_flow()
         .then("l", "log", json!({"message": "run {{ $trigger.body.n }}"}))
         .then("u", "transform", json!({"json": {"from": "{{ t.n }}"}}))
         .insert(&app)
         .await;
-    let url = flow.url();
     let app = &app;
-    let replies = futures_util::future::join_all((0..50u64).map(|n| {
-        let url = url.clone();
-        async move {
-            let body = json!({"n": n}).to_string();
-            let agent = format!("run-{n}");
-            request(app, "POST", &url, Some(&body), &[("user-agent", &agent)]).await
-        }
-    }))
-    .await;
+    let replies = send_numbered(app, &flow.url(), 50, |_| "https://app.example".into()).await;
     for (n, reply) in replies.iter().enumerate() {
         assert_json(reply, 200, json!({"from": n}));
     }
@@ -297,15 +329,11 @@ both!(concurrent_runs_each_log_their_own_run, |app| async move {
     assert_eq!(runs.len(), 50, "{runs:?}");
     let mut seen = Vec::new();
     for run in &runs {
-        let agent = run.row["user_agent"].as_str().expect("user agent");
-        let n: u64 = agent
-            .strip_prefix("run-")
-            .and_then(|n| n.parse().ok())
-            .expect("run number");
+        let n = run_number(run);
         assert_eq!(
             run.row,
             json!({"action": "run", "user": null, "collection": "directus_flows", "item": flow.id,
-                   "ip": null, "user_agent": agent, "origin": null})
+                   "ip": null, "user_agent": format!("run-{n}"), "origin": "https://app.example"})
         );
         let revisions = revisions_of(app, run.id).await;
         assert_eq!(revisions.len(), 1, "revisions of run {n}");
@@ -324,39 +352,16 @@ both!(concurrent_runs_each_log_their_own_run, |app| async move {
 // together with others: PostgreSQL refuses an `origin` longer than its 255 characters
 // (SQLite does not check lengths, so there every run is logged).
 both!(a_refused_log_loses_no_other_runs_log, |app| async move {
-    let flow = FlowBuilder::webhook(1)
-        .method("POST")
-        .accountability(json!("all"))
-        .op(
-            "t",
-            "transform",
-            json!({"json": {"n": "{{ $trigger.body.n }}"}}),
-        )
-        .insert(&app)
-        .await;
-    let url = flow.url();
+    let flow = numbered_flow().insert(&app).await;
     let long_origin = format!("https://{}.example", "o".repeat(300));
-    let (app, long_origin) = (&app, &long_origin);
-    let replies = futures_util::future::join_all((0..20u64).map(|n| {
-        let url = url.clone();
-        async move {
-            let body = json!({"n": n}).to_string();
-            let agent = format!("run-{n}");
-            let origin = if n == 10 {
-                long_origin.clone()
-            } else {
-                "https://app.example".to_string()
-            };
-            request(
-                app,
-                "POST",
-                &url,
-                Some(&body),
-                &[("user-agent", &agent), ("origin", &origin)],
-            )
-            .await
+    let app = &app;
+    let replies = send_numbered(app, &flow.url(), 20, |n| {
+        if n == 10 {
+            long_origin.clone()
+        } else {
+            "https://app.example".into()
         }
-    }))
+    })
     .await;
     for (n, reply) in replies.iter().enumerate() {
         assert_json(reply, 200, json!({"n": n}));
@@ -367,11 +372,7 @@ both!(a_refused_log_loses_no_other_runs_log, |app| async move {
     let runs = run_activity(app, &flow.id).await;
     let mut logged = Vec::new();
     for run in &runs {
-        let agent = run.row["user_agent"].as_str().expect("user agent");
-        let n: u64 = agent
-            .strip_prefix("run-")
-            .and_then(|n| n.parse().ok())
-            .expect("run number");
+        let n = run_number(run);
         let revisions = revisions_of(app, run.id).await;
         assert_eq!(revisions.len(), 1, "revisions of run {n}");
         assert_eq!(
