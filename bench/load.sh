@@ -56,9 +56,9 @@ growth_ops="${BENCH_GROWTH_OPS:-10}"
 chain_len="${BENCH_CHAIN:-1000}"
 fanout_len="${BENCH_FANOUT:-10000}"
 sleepers="${BENCH_SLEEPERS:-10000}"
-# Without TLS: on loopback it only costs CPU (a quarter of a list's server time went to
-# rustls), and Directus's node-postgres client, which the reference figures come from, does
-# not use it unless configured to.
+# Without TLS: on loopback it only costs CPU (every message encrypted, and about 170 ms of
+# handshake at start-up), and Directus's node-postgres client, which the reference figures
+# come from, does not use it unless configured to.
 pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowline/target}"
 token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
