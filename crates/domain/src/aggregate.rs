@@ -161,6 +161,8 @@ pub async fn aggregate(
     if index == 0 {
         return Err(Error::query("Nothing to aggregate"));
     }
+    // Without groups the answer is one row: no window applies.
+    let mut window = (None, 0);
     if !query.group_by.is_empty() {
         for entry in &query.args.sort {
             let (path, order) = match entry.strip_prefix('-') {
@@ -181,9 +183,9 @@ pub async fn aggregate(
         for expr in &group_exprs {
             stmt.order_by_expr(expr.clone(), Order::Asc);
         }
-        crate::read::apply_window(&mut stmt, query.args.window());
+        window = query.args.window();
     }
-    let rows = db.query_all(&stmt).await?;
+    let rows = crate::read::query_window(db, &stmt, window).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut group = Map::new();

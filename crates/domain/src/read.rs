@@ -7,7 +7,7 @@ use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Order, Query as Sql, SelectStatement, SubQueryStatement,
     WindowStatement,
 };
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Collection, FieldKind, Relation};
@@ -42,8 +42,8 @@ pub async fn read(
         ));
     }
     apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
-    apply_window(&mut stmt, node.args.window());
-    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, None).await?;
+    let limits = Limits::Whole(node.args.window());
+    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, limits).await?;
     attach_relations(db, scope, coll, node, &mut rows, 1).await?;
     let finisher = Finisher::new(coll, node, &rows.names);
     Ok(rows
@@ -53,21 +53,32 @@ pub async fn read(
         .collect())
 }
 
-/// `LIMIT` and `OFFSET` of a `(limit, offset)` window. SQLite accepts an `OFFSET` only
-/// after a `LIMIT`, so an offset without a limit (`limit: -1`) gets the largest one.
-pub fn apply_window(stmt: &mut SelectStatement, (limit, offset): (Option<u64>, u64)) {
+/// A `(limit, offset)` window: no limit is `None`, no offset is 0.
+pub type Window = (Option<u64>, u64);
+
+/// Runs `stmt` with its window written into the SQL text as literal `LIMIT` and `OFFSET`.
+///
+/// sea-query binds them as parameters, and SQLite's planner reads a bound `LIMIT` and marks
+/// the statement to expire whenever a parameter is bound again (`sqlite3VdbeSetVarmask`),
+/// so every list request re-parsed and re-planned its statement: 4 to 7 % of a list's
+/// server time. Two integers are safe to inline, and requests with the same window then
+/// share one cached prepared statement. SQLite accepts an `OFFSET` only after a `LIMIT`, so
+/// an offset without a limit (`limit: -1`) gets the largest one.
+pub async fn query_window(
+    db: &impl ConnectionTrait,
+    stmt: &SelectStatement,
+    (limit, offset): Window,
+) -> Result<Vec<QueryResult>> {
+    let mut built = db.get_database_backend().build(stmt);
     match limit {
-        Some(limit) => {
-            stmt.limit(limit);
-        }
-        None if offset > 0 => {
-            stmt.limit(i64::MAX.unsigned_abs());
-        }
+        Some(limit) => built.sql.push_str(&format!(" LIMIT {limit}")),
+        None if offset > 0 => built.sql.push_str(&format!(" LIMIT {}", i64::MAX)),
         None => {}
     }
     if offset > 0 {
-        stmt.offset(offset);
+        built.sql.push_str(&format!(" OFFSET {offset}"));
     }
+    Ok(db.query_all_raw(built).await?)
 }
 
 /// `SELECT ... FROM coll AS alias WHERE <filter> AND <search>`, without columns.
@@ -223,6 +234,17 @@ fn apply_order(
     Ok(())
 }
 
+/// Which of a statement's matching rows it returns.
+#[derive(Clone, Copy)]
+enum Limits {
+    /// Every one (the targets of an m2o, read by key).
+    All,
+    /// A window over the whole result.
+    Whole(Window),
+    /// A window over each parent's rows (an o2m read grouped by its foreign key).
+    PerParent(Window),
+}
+
 /// One column of the statement and where its value goes in the row: a field's column
 /// (`key` is `None`) or a function's result at its output path.
 struct Output {
@@ -255,8 +277,7 @@ fn position(names: &[&str], name: &str) -> Option<usize> {
 
 /// Adds the selected columns to `stmt`, runs it and decodes each row. Columns needed only
 /// to join a relation are read too, and `finish` leaves them out of the output.
-/// `parent` is the foreign key an o2m read groups its rows by (always read); `window`
-/// turns on per-parent windows over it: `(limit, offset)`.
+/// `parent` is the foreign key an o2m read groups its rows by (always read).
 #[allow(clippy::too_many_arguments)]
 async fn fetch(
     db: &impl ConnectionTrait,
@@ -266,7 +287,7 @@ async fn fetch(
     node: &ReadNode,
     mut stmt: SelectStatement,
     parent: Option<&str>,
-    window: Option<(Option<u64>, u64)>,
+    limits: Limits,
 ) -> Result<Rows> {
     let backend = scope.backend;
     let mut outputs: Vec<Output> = Vec::new();
@@ -338,8 +359,8 @@ async fn fetch(
             push(&mut stmt, expr, Some(key.clone()), decode);
         }
     }
-    let stmt = match (parent, window) {
-        (Some(fk), Some((limit, offset))) => {
+    let (stmt, whole) = match (parent, limits) {
+        (Some(fk), Limits::PerParent((limit, offset))) => {
             let mut window = WindowStatement::partition_by((Alias::new(alias), Alias::new(fk)));
             for (expr, order) in sort_terms(scope, coll, alias, &node.args)? {
                 window.order_by_expr(expr, order);
@@ -359,11 +380,12 @@ async fn fetch(
                 outer.and_where(rn.clone().lte((offset + limit) as i64));
             }
             outer.order_by_expr(rn, Order::Asc);
-            outer
+            (outer, (None, 0))
         }
-        _ => stmt,
+        (_, Limits::Whole(window)) => (stmt, window),
+        _ => (stmt, (None, 0)),
     };
-    let rows = db.query_all(&stmt).await?;
+    let rows = query_window(db, &stmt, whole).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let mut columns = Vec::with_capacity(names.len());
@@ -472,9 +494,7 @@ async fn fetch_children<C: ConnectionTrait>(
         let mut stmt = select(&alias)?;
         apply_order(scope, target, &alias, &child.args, &mut stmt)?;
         let cap = limit.map(|limit| limit.saturating_mul(parents.len() as u64));
-        if let Some(cap) = cap {
-            stmt.limit(cap.saturating_add(1));
-        }
+        let whole = (cap.map(|cap| cap.saturating_add(1)), 0);
         let mut rows = fetch(
             db,
             scope,
@@ -483,7 +503,7 @@ async fn fetch_children<C: ConnectionTrait>(
             child,
             stmt,
             Some(foreign_field),
-            None,
+            Limits::Whole(whole),
         )
         .await?;
         match (limit, cap) {
@@ -516,7 +536,7 @@ async fn fetch_children<C: ConnectionTrait>(
         child,
         stmt,
         Some(foreign_field),
-        Some((limit, offset)),
+        Limits::PerParent((limit, offset)),
     )
     .await
 }
@@ -568,7 +588,8 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             chunk,
                         ));
                         let mut found =
-                            fetch(db, scope, target, &alias, child, stmt, None, None).await?;
+                            fetch(db, scope, target, &alias, child, stmt, None, Limits::All)
+                                .await?;
                         attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
                         let finisher = Finisher::new(target, child, &found.names);
                         let pk = position(&found.names, target.primary_key);
@@ -673,7 +694,8 @@ impl<'n> Finisher<'n> {
                 .map(|at| std::mem::take(&mut row.columns[at]))
                 .unwrap_or(Value::Null);
         }
-        let mut out = Map::new();
+        // Sized up front: growing the map rehashes every key already in it.
+        let mut out = Map::with_capacity(self.node.select.len());
         let mut relations = row.relations.into_iter();
         for (select, field) in self.node.select.iter().zip(&self.fields) {
             match select {
