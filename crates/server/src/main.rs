@@ -5,6 +5,12 @@ use clap::Parser;
 use flowline::config::{Cli, Command};
 use flowline::{AppState, db, router};
 
+/// mimalloc instead of glibc's malloc: a list response allocates and frees a few thousand
+/// small strings and maps, and glibc spent a quarter of the server's time in malloc, free
+/// and chunk consolidation (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
