@@ -357,8 +357,14 @@ impl Engine {
         };
         match tx {
             // Inside a filtered write the log joins its transaction.
+            // Boxed, as in `runlog::Writer::write`: an async run's task is as large as its
+            // largest await, and it holds that size while the run sleeps.
             Some(tx) => {
-                runlog::write(&self.inner.items.in_transaction(tx).writer(), &entry).await;
+                Box::pin(runlog::write(
+                    &self.inner.items.in_transaction(tx).writer(),
+                    &entry,
+                ))
+                .await;
             }
             // Otherwise it shares a commit with the logs of concurrent runs.
             None => self.inner.runlog.write(&self.inner.items, entry).await,

@@ -162,7 +162,11 @@ impl Writer {
                     tracing::error!("the run log writer stopped before writing a run's log");
                 }
             }
-            Err(mpsc::error::SendError(queued)) => write(&items.writer(), &queued.entry).await,
+            // Boxed: a database write's future is kilobytes, and inlined it would size every
+            // in-flight run's task, however rarely this path runs.
+            Err(mpsc::error::SendError(queued)) => {
+                Box::pin(write(&items.writer(), &queued.entry)).await;
+            }
         }
     }
 }
