@@ -308,6 +308,14 @@ impl ItemsService {
         read::read(&self.executor(), &scope, &view.node, None).await
     }
 
+    /// [`ItemsService::read`] as the JSON text of the rows' array, for responses that only
+    /// serialise them ([`read::read_json`]).
+    pub async fn read_json(&self, acc: &Accountability, node: &ReadNode) -> Result<Vec<u8>> {
+        let view = self.read_view(acc, node).await?;
+        let scope = Scope::guarded(self.backend(), &view.readable, &view.full, acc);
+        read::read_json(&self.executor(), &scope, &view.node).await
+    }
+
     /// Reads the given keys in the order given; unknown keys are left out.
     pub async fn read_keys(
         &self,

@@ -21,14 +21,13 @@ use crate::statement::Scope;
 const IN_CHUNK: usize = 500;
 const ROW_NUMBER: &str = "__row_number";
 
-/// Reads the rows `node` describes. `keys` narrows the root to those primary keys (for
-/// by-id reads and for reading back written rows).
-pub async fn read(
+/// The root rows of `node` with their relations attached, before they become objects.
+async fn read_rows<'s>(
     db: &impl ConnectionTrait,
-    scope: &Scope<'_>,
+    scope: &Scope<'s>,
     node: &ReadNode,
     keys: Option<&[String]>,
-) -> Result<Vec<Value>> {
+) -> Result<(&'s Collection, Rows)> {
     let coll = scope.collection(&node.collection)?;
     let alias = scope.next_alias();
     let mut stmt = base_select(scope, coll, &alias, &node.args)?;
@@ -45,12 +44,59 @@ pub async fn read(
     let limits = Limits::Whole(node.args.window());
     let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, limits).await?;
     attach_relations(db, scope, coll, node, &mut rows, 1).await?;
+    Ok((coll, rows))
+}
+
+/// Reads the rows `node` describes. `keys` narrows the root to those primary keys (for
+/// by-id reads and for reading back written rows).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    scope: &Scope<'_>,
+    node: &ReadNode,
+    keys: Option<&[String]>,
+) -> Result<Vec<Value>> {
+    let (coll, rows) = read_rows(db, scope, node, keys).await?;
     let finisher = Finisher::new(coll, node, &rows.names);
     Ok(rows
         .rows
         .into_iter()
         .map(|row| finisher.finish(row))
         .collect())
+}
+
+/// [`read`] written straight into a JSON array, for responses that only serialise the rows.
+///
+/// Building a `serde_json::Map` per row cost a key `String` and a SipHash per cell, and
+/// serialising it escaped every key again: together a sixth of a 25-flow REST list's
+/// instructions. Here each row's keys are escaped once per request and the cells are
+/// written in selection order, the order the map would have kept. Rows whose shape a map
+/// would merge (function results nested under a shared key, repeated keys) go through
+/// [`Finisher::finish`] as before.
+pub async fn read_json(
+    db: &impl ConnectionTrait,
+    scope: &Scope<'_>,
+    node: &ReadNode,
+) -> Result<Vec<u8>> {
+    let (coll, rows) = read_rows(db, scope, node, None).await?;
+    let finisher = Finisher::new(coll, node, &rows.names);
+    let keys = finisher.written_keys()?;
+    let mut out = Vec::with_capacity(2 + rows.rows.len() * 512);
+    out.push(b'[');
+    for (n, row) in rows.rows.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        match &keys {
+            Some(keys) => finisher.write(row, keys, &mut out)?,
+            None => write_value(&mut out, &finisher.finish(row))?,
+        }
+    }
+    out.push(b']');
+    Ok(out)
+}
+
+fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
+    serde_json::to_writer(out, value).map_err(|err| Error::Internal(err.to_string()))
 }
 
 /// A `(limit, offset)` window: no limit is `None`, no offset is 0.
@@ -784,6 +830,63 @@ impl<'n> Finisher<'n> {
             key: position(names, coll.primary_key),
             fields,
         }
+    }
+
+    /// Each selection entry's key as JSON text followed by `:`, when [`Finisher::write`] can
+    /// write the rows: a plain object whose keys are all distinct and none a function's.
+    fn written_keys(&self) -> Result<Option<Vec<Vec<u8>>>> {
+        if self.node.keys_only {
+            return Ok(None);
+        }
+        let mut seen = HashSet::new();
+        let mut keys = Vec::with_capacity(self.node.select.len());
+        for select in &self.node.select {
+            let key = match select {
+                Select::Field { key, .. } | Select::Relation { key, .. } => key,
+                Select::Function { .. } => return Ok(None),
+            };
+            if !seen.insert(key.as_str()) {
+                return Ok(None);
+            }
+            let mut text = Vec::with_capacity(key.len() + 3);
+            write_value(&mut text, &Value::String(key.clone()))?;
+            text.push(b':');
+            keys.push(text);
+        }
+        Ok(Some(keys))
+    }
+
+    /// Writes the object [`Finisher::finish`] would build, as JSON, given
+    /// [`Finisher::written_keys`].
+    fn write(&self, row: Row, keys: &[Vec<u8>], out: &mut Vec<u8>) -> Result<()> {
+        out.push(b'{');
+        let mut relations = row.relations.into_iter();
+        for (n, ((select, field), key)) in self
+            .node
+            .select
+            .iter()
+            .zip(&self.fields)
+            .zip(keys)
+            .enumerate()
+        {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            match select {
+                Select::Field { .. } => match *field {
+                    Some((at, _)) => write_value(out, &row.columns[at])?,
+                    None => out.extend_from_slice(b"null"),
+                },
+                Select::Relation { .. } => {
+                    write_value(out, &relations.next().unwrap_or(Value::Null))?
+                }
+                // `written_keys` leaves nodes with functions to `finish`.
+                Select::Function { .. } => out.extend_from_slice(b"null"),
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 
     /// Builds the client-visible object: the selection in its order, internal columns

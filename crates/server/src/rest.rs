@@ -129,6 +129,26 @@ fn envelope(data: Value, meta: Option<Value>) -> Response {
     Json(Value::Object(body)).into_response()
 }
 
+/// [`envelope`] around rows already written as JSON text ([`domain::ItemsService::read_json`]).
+fn json_envelope(data: &[u8], meta: Option<Value>) -> Response {
+    let mut body = Vec::with_capacity(data.len() + 64);
+    body.extend_from_slice(b"{\"data\":");
+    body.extend_from_slice(data);
+    if let Some(meta) = meta {
+        body.extend_from_slice(b",\"meta\":");
+        body.extend_from_slice(meta.to_string().as_bytes());
+    }
+    body.push(b'}');
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
 fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
@@ -167,27 +187,39 @@ impl Ctx {
         } else {
             let catalog = items.readable_catalog(&self.acc).await?;
             let node = params.read_node(&catalog, self.collection)?;
+            if params.export.is_none() {
+                // The common case: rows written straight into the body.
+                let rows = items.read_json(&self.acc, &node).await?;
+                return Ok(json_envelope(&rows, self.meta(params).await?));
+            }
             Value::Array(items.read(&self.acc, &node).await?)
         };
         if let Some(format) = params.export {
             return export::download(self.collection, format, &data);
         }
-        let meta = if params.meta.is_empty() {
-            None
-        } else {
-            let mut meta = Map::new();
-            for entry in &params.meta {
-                let args = if entry == "filter_count" {
-                    params.args.clone()
-                } else {
-                    Default::default()
-                };
-                let n = items.count(&self.acc, self.collection, &args).await?;
-                meta.insert(entry.clone(), json!(n));
-            }
-            Some(Value::Object(meta))
-        };
-        Ok(envelope(data, meta))
+        Ok(envelope(data, self.meta(params).await?))
+    }
+
+    /// `meta=total_count,filter_count`, `None` when not asked for.
+    async fn meta(&self, params: &Params) -> Result<Option<Value>, ApiError> {
+        if params.meta.is_empty() {
+            return Ok(None);
+        }
+        let mut meta = Map::new();
+        for entry in &params.meta {
+            let args = if entry == "filter_count" {
+                params.args.clone()
+            } else {
+                Default::default()
+            };
+            let n = self
+                .state
+                .items
+                .count(&self.acc, self.collection, &args)
+                .await?;
+            meta.insert(entry.clone(), json!(n));
+        }
+        Ok(Some(Value::Object(meta)))
     }
 
     /// Reads written rows back with the request's parameters.
