@@ -259,7 +259,14 @@ bench_backend() {
   run_wrk "$backend" graphql_list "/graphql/system" "$work/graphql.lua" auth
   run_wrk "$backend" webhook_null "/flows/trigger/$null_id" "$work/trigger.lua"
   run_wrk "$backend" webhook_all "/flows/trigger/$all_id" "$work/trigger.lua"
-  if [ "$growth" = 1 ]; then bench_growth "$backend" "$url" "$log"; fi
+  if [ "$growth" = 1 ]; then
+    # The fan-out and the sleepers on their own first (the server holds the 50 flows above),
+    # then again with the growth set loaded: the two memory figures answer different
+    # questions, what the load itself costs and how it adds up on a large installation.
+    bench_fanout "$backend" 0 "50 flows loaded"
+    bench_sleepers "$backend" 0 "50 flows loaded"
+    bench_growth "$backend" "$url" "$log"
+  fi
   stop_server
 }
 
@@ -286,15 +293,16 @@ bench_growth() {
   ms_on="$(timeout 600 python3 bench/seed.py time "$base" "$chain_id" 5)" || return 1
   note_growth "$backend" "chain of $chain_len transforms, per operation (logging off / all)" \
     "$(awk -v a="$ms_off" -v b="$ms_on" -v n="$chain_len" 'BEGIN { printf "%.1f us / %.1f us (run %s ms / %s ms)", a * 1000 / n, b * 1000 / n, a, b }')"
-  bench_fanout "$backend"
-  bench_sleepers "$backend"
+  bench_fanout "$backend" 1 "$growth_flows flows loaded"
+  bench_sleepers "$backend" 1 "$growth_flows flows loaded"
 }
 
 # The `trigger` operation over $fanout_len elements, parallel then in batches of 100: total
 # time of the webhook and the server's peak RSS meanwhile.
+# $2 numbers the seeded flows (one server runs this twice), $3 says what the server holds.
 bench_fanout() {
-  local backend="$1" parents parallel batch mode flow ms peak_file before
-  parents="$(timeout 60 python3 bench/seed.py fanout "$base" "$token")" || return 1
+  local backend="$1" set_no="$2" holding="$3" parents parallel batch mode flow ms peak_file before
+  parents="$(timeout 60 python3 bench/seed.py fanout "$base" "$token" "$set_no")" || return 1
   read -r parallel batch <<<"$parents"
   for mode in parallel batch; do
     flow="$parallel"; [ "$mode" = batch ] && flow="$batch"
@@ -305,17 +313,17 @@ bench_fanout() {
     sampler_pid=$!
     ms="$(timeout 600 python3 bench/seed.py spread "$base" "$flow" "$fanout_len")" || ms="failed"
     kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
-    note_growth "$backend" "trigger operation over $fanout_len elements, $mode" \
+    note_growth "$backend" "trigger operation over $fanout_len elements, $mode ($holding)" \
       "$ms ms, peak RSS $(mib "$(cat "$peak_file")") MiB (before $(mib "$before") MiB)"
   done
 }
 
 # $sleepers async webhook runs that each sleep 5 s, all in flight at once: memory per run
 # (peak RSS over the idle RSS before the burst) and whether every run completed (one
-# activity row each).
+# activity row each). $2 and $3 as for bench_fanout.
 bench_sleepers() {
-  local backend="$1" flow before peak_file ms peak done_runs
-  flow="$(timeout 60 python3 bench/seed.py sleeper "$base" "$token")" || return 1
+  local backend="$1" set_no="$2" holding="$3" flow before peak_file ms peak done_runs
+  flow="$(timeout 60 python3 bench/seed.py sleeper "$base" "$token" "$set_no")" || return 1
   sleep 1
   before="$(rss_kib "$server_pid")"
   peak_file="$work/peak.$backend.sleepers"
@@ -326,7 +334,7 @@ bench_sleepers() {
   done_runs="$(timeout 120 python3 bench/seed.py runs "$base" "$token" "$flow" "$sleepers" 90)" || done_runs="?"
   kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
   peak="$(cat "$peak_file")"
-  note_growth "$backend" "$sleepers async runs sleeping 5 s each (sent in $ms ms)" \
+  note_growth "$backend" "$sleepers async runs sleeping 5 s each, $holding (sent in $ms ms)" \
     "$(awk -v p="$peak" -v b="$before" -v n="$sleepers" 'BEGIN { printf "%.2f KiB per in-flight run (peak %.1f MiB, before %.1f MiB)", (p - b) / n, p / 1024, b / 1024 }'); $done_runs of $sleepers completed"
 }
 

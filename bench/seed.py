@@ -10,13 +10,14 @@
   seed.py chain  URL TOKEN N ACC      one webhook flow of N chained transform operations with
                                       accountability ACC ("null" or "all"); prints its id
   seed.py time   URL FLOW K           K sequential POST triggers; prints the median ms
-  seed.py fanout URL TOKEN            a child flow (operation trigger, one transform) and two
+  seed.py fanout URL TOKEN [SET]      a child flow (operation trigger, one transform) and two
                                       webhook parents whose `trigger` operation runs it for
                                       every element of the body's `items`, in parallel and in
-                                      batches of 100; prints "<parallel id> <batch id>"
+                                      batches of 100; prints "<parallel id> <batch id>". SET
+                                      (0) numbers the ids, so that one server can hold several
   seed.py spread URL FLOW N           one POST with N items to a fan-out parent; prints ms
-  seed.py sleeper URL TOKEN           an async webhook flow sleeping 5 s, logged (activity);
-                                      prints its id
+  seed.py sleeper URL TOKEN [SET]     an async webhook flow sleeping 5 s, logged (activity);
+                                      prints its id; SET (0) as for fanout
   seed.py burst  URL FLOW N           N POSTs to FLOW from 64 keep-alive connections; prints
                                       the ms they took
   seed.py runs   URL TOKEN FLOW N S   waits up to S seconds for N logged runs of FLOW; prints
@@ -167,13 +168,16 @@ def timed(url, flow, rounds):
     print(f"{statistics.median(times):.2f}")
 
 
-def fanout(url, token):
-    child = fid(4, 1)
+def fanout(url, token, set_no=0):
+    def at(n):
+        return 10 * set_no + n
+
+    child = fid(4, at(1))
     docs = [{
         "id": child, "name": "Fan-out child", "status": "active", "trigger": "operation",
         "accountability": None, "options": {"return": "$last"},
         "operations": [{
-            "id": oid(4, 1, 1), "name": "double", "key": "double", "type": "transform",
+            "id": oid(4, at(1), 1), "name": "double", "key": "double", "type": "transform",
             "position_x": 20, "position_y": 1,
             "options": {"json": {"x": "{{ $trigger }}", "twice": "{{ $trigger }}{{ $trigger }}"}},
         }],
@@ -181,21 +185,21 @@ def fanout(url, token):
     parents = []
     for n, mode in ((2, "parallel"), (3, "batch")):
         docs.append({
-            "id": fid(4, n), "name": f"Fan-out {mode}", "status": "active",
+            "id": fid(4, at(n)), "name": f"Fan-out {mode}", "status": "active",
             "trigger": "webhook", "accountability": None,
             "options": {"method": "POST", "async": False},
             "operations": [{
-                "id": oid(4, n, 1), "name": "spread", "key": "spread", "type": "trigger",
+                "id": oid(4, at(n), 1), "name": "spread", "key": "spread", "type": "trigger",
                 "position_x": 20, "position_y": 1,
                 "options": {"flow": child, "payload": "{{ $trigger.body.items }}",
                             "iterationMode": mode, "batchSize": 100},
             }],
         })
-        parents.append(fid(4, n))
+        parents.append(fid(4, at(n)))
     call(url, token, "POST", "/flows?fields=id", docs)
     call(url, token, "PATCH", "/flows?fields=id",
-         [{"id": child, "operation": oid(4, 1, 1)}]
-         + [{"id": fid(4, n), "operation": oid(4, n, 1)} for n in (2, 3)])
+         [{"id": child, "operation": oid(4, at(1), 1)}]
+         + [{"id": fid(4, at(n)), "operation": oid(4, at(n), 1)} for n in (2, 3)])
     print(" ".join(parents))
 
 
@@ -205,17 +209,17 @@ def spread(url, flow, count):
     print(f"{(time.perf_counter() - started) * 1000:.0f}")
 
 
-def sleeper(url, token):
-    flow = fid(5, 1)
+def sleeper(url, token, set_no=0):
+    flow = fid(5, 1 + set_no)
     call(url, token, "POST", "/flows?fields=id", [{
         "id": flow, "name": "Sleeper", "status": "active", "trigger": "webhook",
         "accountability": "activity", "options": {"method": "POST", "async": True},
         "operations": [{
-            "id": oid(5, 1, 1), "name": "nap", "key": "nap", "type": "sleep",
+            "id": oid(5, 1 + set_no, 1), "name": "nap", "key": "nap", "type": "sleep",
             "position_x": 20, "position_y": 1, "options": {"milliseconds": 5000},
         }],
     }])
-    call(url, token, "PATCH", f"/flows/{flow}?fields=id", {"operation": oid(5, 1, 1)})
+    call(url, token, "PATCH", f"/flows/{flow}?fields=id", {"operation": oid(5, 1 + set_no, 1)})
     print(flow)
 
 
@@ -282,11 +286,11 @@ def main(argv):
     elif cmd == "time":
         timed(url, argv[3], int(argv[4]))
     elif cmd == "fanout":
-        fanout(url, argv[3])
+        fanout(url, argv[3], int(argv[4]) if len(argv) > 4 else 0)
     elif cmd == "spread":
         spread(url, argv[3], int(argv[4]))
     elif cmd == "sleeper":
-        sleeper(url, argv[3])
+        sleeper(url, argv[3], int(argv[4]) if len(argv) > 4 else 0)
     elif cmd == "burst":
         burst(url, argv[3], int(argv[4]))
     elif cmd == "runs":
