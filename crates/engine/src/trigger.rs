@@ -26,14 +26,17 @@ pub struct TriggerRequest {
 }
 
 impl TriggerRequest {
+    /// `$trigger`, built by cloning rather than through `json!`, which re-serialised every
+    /// value and left both maps with room to spare: an async run holds this object twice
+    /// (`$trigger` and `$last`) for as long as it is in flight.
     fn trigger_value(&self) -> Value {
-        serde_json::json!({
-            "path": self.path,
-            "query": self.query,
-            "body": self.body,
-            "method": self.method,
-            "headers": self.headers,
-        })
+        let mut map = Map::with_capacity(5);
+        map.insert("path".into(), Value::String(self.path.clone()));
+        map.insert("query".into(), self.query.clone());
+        map.insert("body".into(), self.body.clone());
+        map.insert("method".into(), Value::String(self.method.clone()));
+        map.insert("headers".into(), Value::Object(self.headers.clone()));
+        Value::Object(map)
     }
 }
 
