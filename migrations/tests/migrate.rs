@@ -25,7 +25,7 @@ const TABLES: [&str; 9] = [
 const INDEXES: [&str; 14] = [
     "directus_activity_collection_item_index",
     "directus_flows_folder_index",
-    "directus_flows_status_index",
+    "directus_flows_status_id_index",
     "directus_flows_user_created_index",
     "directus_folders_parent_index",
     "directus_notifications_recipient_index",
@@ -115,7 +115,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 4, "four migrations")?;
+    ensure(Migrator::migrations().len() == 5, "five migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {
