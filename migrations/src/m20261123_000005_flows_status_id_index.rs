@@ -20,34 +20,37 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(
-                NEW,
-                DirectusFlows::Table,
-                [DirectusFlows::Status, DirectusFlows::Id],
-            ))
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(OLD)
-                    .table(DirectusFlows::Table)
-                    .to_owned(),
-            )
-            .await
+        replace(
+            manager,
+            NEW,
+            [DirectusFlows::Status, DirectusFlows::Id],
+            OLD,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(index(OLD, DirectusFlows::Table, [DirectusFlows::Status]))
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(NEW)
-                    .table(DirectusFlows::Table)
-                    .to_owned(),
-            )
-            .await
+        replace(manager, OLD, [DirectusFlows::Status], NEW).await
     }
+}
+
+/// Creates index `name` on `directus_flows (columns)`, then drops `old`: the table is
+/// never without an index on `status`.
+async fn replace(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    columns: impl IntoIterator<Item = DirectusFlows>,
+    old: &str,
+) -> Result<(), DbErr> {
+    manager
+        .create_index(index(name, DirectusFlows::Table, columns))
+        .await?;
+    manager
+        .drop_index(
+            Index::drop()
+                .name(old)
+                .table(DirectusFlows::Table)
+                .to_owned(),
+        )
+        .await
 }
