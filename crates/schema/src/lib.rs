@@ -1,8 +1,10 @@
 //! The `/graphql/system` schema, generated from the domain's catalogue with async-graphql's
 //! dynamic schema: one builder per kind of root field and type, no per-collection code.
 
+pub mod document;
 mod error;
 pub mod naming;
+mod plain;
 mod resolve;
 mod roots;
 mod selection;
@@ -18,6 +20,7 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 pub use error::to_graphql;
+pub use plain::Plain;
 
 /// Builds the schema. `items` is `None` when only the SDL is wanted (`flowline schema`).
 pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, SchemaError> {

@@ -2,15 +2,85 @@
 //! exactly the requested columns and each relation level in one statement.
 
 use async_graphql::dynamic::ResolverContext;
-use async_graphql::{SelectionField, Value};
+use async_graphql::parser::types::{Field, Selection};
+use async_graphql::{Name, Positioned, SelectionField, Value};
 use domain::aggregate::AggregateQuery;
 use domain::catalog::{Catalog, Collection};
 use domain::query::{ListArgs, MAX_RELATIONAL_DEPTH, ReadNode, Select};
 use domain::{Error, Result};
 use serde_json::Value as Json;
 
-fn response_key(field: &SelectionField<'_>) -> String {
-    field.alias().unwrap_or(field.name()).to_string()
+/// A selected field, as the executor hands it to a resolver or as a parsed document holds
+/// it: the read tree is built the same way from either ([`crate::plain`] answers simple
+/// documents without the executor).
+pub trait Selected<'a>: Sized {
+    fn name(&self) -> &'a str;
+    fn alias(&self) -> Option<&'a str>;
+    fn arguments(&self) -> Result<Vec<(Name, Value)>>;
+    fn children(&self) -> impl Iterator<Item = Self>;
+
+    fn response_key(&self) -> String {
+        self.alias().unwrap_or(self.name()).to_string()
+    }
+}
+
+impl<'a> Selected<'a> for SelectionField<'a> {
+    fn name(&self) -> &'a str {
+        SelectionField::name(self)
+    }
+
+    fn alias(&self) -> Option<&'a str> {
+        SelectionField::alias(self)
+    }
+
+    fn arguments(&self) -> Result<Vec<(Name, Value)>> {
+        SelectionField::arguments(self).map_err(|e| Error::query(e.message))
+    }
+
+    fn children(&self) -> impl Iterator<Item = Self> {
+        self.selection_set()
+    }
+}
+
+/// A field of a parsed document whose arguments are literals and whose selection holds
+/// fields only (fragments are left to the executor, which expands them).
+#[derive(Clone, Copy)]
+pub struct Parsed<'a>(pub &'a Field);
+
+impl<'a> Selected<'a> for Parsed<'a> {
+    fn name(&self) -> &'a str {
+        self.0.name.node.as_str()
+    }
+
+    fn alias(&self) -> Option<&'a str> {
+        self.0.alias.as_ref().map(|alias| alias.node.as_str())
+    }
+
+    fn arguments(&self) -> Result<Vec<(Name, Value)>> {
+        self.0
+            .arguments
+            .iter()
+            .map(|(name, value)| {
+                let value =
+                    value.node.clone().into_const().ok_or_else(|| {
+                        Error::query(format!("\"{}\" must be a literal", name.node))
+                    })?;
+                Ok((name.node.clone(), value))
+            })
+            .collect()
+    }
+
+    fn children(&self) -> impl Iterator<Item = Self> {
+        self.0
+            .selection_set
+            .node
+            .items
+            .iter()
+            .filter_map(|item: &'a Positioned<Selection>| match &item.node {
+                Selection::Field(field) => Some(Parsed(&field.node)),
+                _ => None,
+            })
+    }
 }
 
 /// The list arguments from name/value pairs (root arguments or a nested field's).
@@ -68,19 +138,19 @@ pub fn root_args(ctx: &ResolverContext<'_>) -> Result<ListArgs> {
 }
 
 /// Builds the read tree for `field`'s selection set over `coll`.
-pub fn node(
+pub fn node<'a>(
     catalog: &Catalog,
     coll: &Collection,
-    field: &SelectionField<'_>,
+    field: &impl Selected<'a>,
     args: ListArgs,
 ) -> Result<ReadNode> {
     build(catalog, coll, field, args, 0)
 }
 
-fn build(
+fn build<'a>(
     catalog: &Catalog,
     coll: &Collection,
-    field: &SelectionField<'_>,
+    field: &impl Selected<'a>,
     args: ListArgs,
     depth: usize,
 ) -> Result<ReadNode> {
@@ -89,12 +159,12 @@ fn build(
     }
     let mut node = ReadNode::new(coll.name);
     node.args = args;
-    for sub in field.selection_set() {
+    for sub in field.children() {
         let name = sub.name();
         if name.starts_with("__") {
             continue;
         }
-        let key = response_key(&sub);
+        let key = sub.response_key();
         if let Some(f) = coll.field(name) {
             match f.relation.as_ref() {
                 Some(relation) => {
@@ -105,7 +175,7 @@ fn build(
                     let target = catalog
                         .get(target)
                         .ok_or_else(|| Error::Internal(format!("unknown collection {target}")))?;
-                    let pairs = sub.arguments().map_err(|e| Error::query(e.message))?;
+                    let pairs = sub.arguments()?;
                     let args = list_args(pairs.iter().map(|(n, v)| (n.as_str(), v.clone())))?;
                     let child = build(catalog, target, &sub, args, depth + 1)?;
                     node.select.push(Select::Relation {
@@ -124,14 +194,13 @@ fn build(
         if let Some(base) = name.strip_suffix("_func")
             && coll.field(base).is_some()
         {
-            for function in sub.selection_set() {
+            for function in sub.children() {
                 let fname = function.name();
                 if fname.starts_with("__") {
                     continue;
                 }
                 let path = function
-                    .arguments()
-                    .map_err(|e| Error::query(e.message))?
+                    .arguments()?
                     .into_iter()
                     .find(|(n, _)| n.as_str() == "path")
                     .and_then(|(_, v)| v.into_json().ok())
@@ -140,7 +209,7 @@ fn build(
                     function: fname.to_string(),
                     field: base.to_string(),
                     path,
-                    key: vec![key.clone(), response_key(&function)],
+                    key: vec![key.clone(), function.response_key()],
                 });
             }
             continue;

@@ -18,6 +18,9 @@ use crate::graphql;
 pub struct AppState {
     pub items: ItemsService,
     pub schema: async_graphql::dynamic::Schema,
+    /// The catalogue the schema was built from: plain documents are planned against it
+    /// ([`schema::Plain`]).
+    pub schema_catalog: Catalog,
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
@@ -45,6 +48,7 @@ impl AppState {
             engine,
             items,
             schema,
+            schema_catalog: catalog,
             tokens,
             max_payload,
         })
