@@ -86,14 +86,14 @@ impl Engine {
                 continue;
             }
             let engine = self.clone();
-            let start = Start {
+            let start = Box::new(Start {
                 flow: flow.clone(),
                 at: None,
                 trigger: meta.clone(),
                 accountability: accountability.clone(),
                 depth,
                 tx: None,
-            };
+            });
             runs.push(tokio::spawn(async move {
                 engine.execute(start).await;
             }));

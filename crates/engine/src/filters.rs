@@ -97,14 +97,14 @@ impl Engine {
             let return_option = flow.option_str("return").map(str::to_string);
             let run = runner::run(
                 self,
-                Start {
+                Box::new(Start {
                     flow: flow.clone(),
                     at: None,
                     trigger: Value::Object(trigger),
                     accountability: Some(accountability.clone()),
                     depth,
                     tx: Some(tx.clone()),
-                },
+                }),
             )
             .await;
             if let Some(entry) =

@@ -19,6 +19,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use domain::{Accountability, ItemsService, Mutation};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, broadcast};
 
@@ -345,31 +347,43 @@ impl Engine {
     }
 
     /// Runs a flow and writes its log; answers once the log is committed.
-    pub async fn execute(&self, start: Start) -> Run {
+    ///
+    /// An async run's task is as large as the largest state of this future, and it keeps
+    /// that size while the run sleeps: so the log is written by a boxed future, whose
+    /// database and queue futures would otherwise have made every task half as large again.
+    pub fn execute(&self, start: Box<Start>) -> impl Future<Output = Run> + Send + '_ {
         let flow = start.flow.clone();
-        let accountability = start.accountability.clone();
         let tx = start.tx.clone();
-        let run = runner::run(self, start).await;
-        let Some(entry) =
-            runlog::entry(&flow, &run, accountability.as_ref(), &self.inner.config.env)
-        else {
-            return run;
-        };
-        match tx {
-            // Inside a filtered write the log joins its transaction.
-            // Boxed, as in `runlog::Writer::write`: an async run's task is as large as its
-            // largest await, and it holds that size while the run sleeps.
-            Some(tx) => {
-                Box::pin(runlog::write(
-                    &self.inner.items.in_transaction(tx).writer(),
-                    &entry,
-                ))
-                .await;
+        // Chained rather than awaited in one async fn, whose layout kept the run's future
+        // and the log's state side by side instead of in the same bytes.
+        runner::run(self, start).then(move |run| async move {
+            if let Some(entry) = runlog::entry(
+                &flow,
+                &run,
+                run.accountability.as_ref(),
+                &self.inner.config.env,
+            ) {
+                self.write_log(entry, tx).await;
             }
-            // Otherwise it shares a commit with the logs of concurrent runs.
-            None => self.inner.runlog.write(&self.inner.items, entry).await,
-        }
-        run
+            run
+        })
+    }
+
+    fn write_log(
+        &self,
+        entry: runlog::Entry,
+        tx: Option<Arc<sea_orm::DatabaseTransaction>>,
+    ) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            match tx {
+                // Inside a filtered write the log joins its transaction.
+                Some(tx) => {
+                    runlog::write(&self.inner.items.in_transaction(tx).writer(), &entry).await
+                }
+                // Otherwise it shares a commit with the logs of concurrent runs.
+                None => self.inner.runlog.write(&self.inner.items, entry).await,
+            }
+        })
     }
 
     /// Runs a flow with trigger `operation` for the `trigger` operation; answers the child's
@@ -401,14 +415,14 @@ impl Engine {
         let declared_flow = flow.clone();
         let return_option = flow.option_str("return").map(str::to_string);
         let run = self
-            .execute(Start {
+            .execute(Box::new(Start {
                 flow,
                 at: None,
                 trigger: payload,
                 accountability,
                 depth,
                 tx,
-            })
+            }))
             .await;
         let value = run
             .select(return_option.as_deref())

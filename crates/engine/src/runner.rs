@@ -44,6 +44,8 @@ pub struct Run {
     /// The last executed operation's status; `None` when none ran.
     pub last_status: Option<Status>,
     pub last_rejection: Option<Rejection>,
+    /// Who ran it, handed back for the run's log so that no copy waits beside the run.
+    pub accountability: Option<Accountability>,
 }
 
 impl Run {
@@ -65,6 +67,10 @@ impl Run {
 }
 
 /// Where a run starts and with what.
+///
+/// Runs take it boxed: an async fn keeps its arguments in its future beside the futures it
+/// moves them into, so a `Start` passed by value was stored once per level (the spawned
+/// task, `Engine::execute`, `run`) in every in-flight run's task.
 pub struct Start {
     pub flow: Arc<FlowPlan>,
     /// The first operation; the flow's root when `None`.
@@ -76,7 +82,7 @@ pub struct Start {
     pub tx: Option<Arc<sea_orm::DatabaseTransaction>>,
 }
 
-pub async fn run(engine: &Engine, start: Start) -> Run {
+pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     let Start {
         flow,
         at,
@@ -84,7 +90,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
         accountability,
         depth,
         tx,
-    } = start;
+    } = *start;
     let mut chain = Map::new();
     chain.insert("$trigger".into(), trigger.clone());
     chain.insert("$last".into(), trigger);
@@ -191,6 +197,7 @@ pub async fn run(engine: &Engine, start: Start) -> Run {
         steps,
         last_status,
         last_rejection,
+        accountability,
     }
 }
 

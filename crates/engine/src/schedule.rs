@@ -81,14 +81,14 @@ impl Schedules {
                         return;
                     };
                     engine
-                        .execute(Start {
+                        .execute(Box::new(Start {
                             flow,
                             at: None,
                             trigger: Value::Null,
                             accountability: None,
                             depth: 1,
                             tx: None,
-                        })
+                        }))
                         .await;
                 })
             });

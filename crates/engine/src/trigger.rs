@@ -187,14 +187,14 @@ impl Engine {
         } else {
             Some(flow.option_str("return").unwrap_or("$last").to_string())
         };
-        let start = Start {
+        let start = Box::new(Start {
             trigger: request.trigger_value(),
             accountability: Some(request.accountability.clone()),
             flow: flow.clone(),
             at: None,
             depth: 1,
             tx: None,
-        };
+        });
         if flow.option_bool("async") {
             let engine = self.clone();
             tokio::spawn(async move {
@@ -238,14 +238,14 @@ impl Engine {
         };
         let return_option = flow.option_str("return").unwrap_or("$last").to_string();
         let run = self
-            .execute(Start {
+            .execute(Box::new(Start {
                 flow,
                 at: Some(at),
                 trigger: body,
                 accountability: Some(accountability),
                 depth: 1,
                 tx: None,
-            })
+            }))
             .await;
         respond(run.select(Some(&return_option)), true)
     }
