@@ -390,3 +390,65 @@ both!(
         assert!(run_activity(&app, &flow.id).await.is_empty());
     }
 );
+
+both!(
+    last_is_the_trigger_until_the_first_operation_has_run,
+    |app| async move {
+        // The first operation reads `$last` through a placeholder: it sees the trigger.
+        let reads = FlowBuilder::webhook(1)
+            .op(
+                "a",
+                "transform",
+                json!({"json": {"n": "{{ $last.query.n }}"}}),
+            )
+            .insert(&app)
+            .await;
+        let reply = get(&app, &format!("{}?n=7", reads.url())).await;
+        assert_json(&reply, 200, json!({"n": "7"}));
+
+        // A sleep reads nothing; after it `$last` is its result, and the chain keeps
+        // Directus's key order.
+        let naps = FlowBuilder::webhook(2)
+            .option("return", json!("$all"))
+            .op("nap", "sleep", json!({"milliseconds": 1}))
+            .then(
+                "seen",
+                "transform",
+                json!({"json": {"last": "{{ $last }}", "n": "{{ $trigger.query.n }}"}}),
+            )
+            .insert(&app)
+            .await;
+        let reply = get(&app, &format!("{}?n=8", naps.url())).await;
+        let trigger = trigger_value(&naps, "GET", json!({"n": "8"}), json!({}), json!({}));
+        assert_json(
+            &reply,
+            200,
+            json!({
+                "$trigger": trigger,
+                "$last": {"last": null, "n": "8"},
+                "$accountability": public_accountability(),
+                "$env": {},
+                "nap": null,
+                "seen": {"last": null, "n": "8"},
+            }),
+        );
+        let keys: Vec<String> = reply
+            .json()
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "$trigger",
+                "$last",
+                "$accountability",
+                "$env",
+                "nap",
+                "seen"
+            ]
+        );
+    }
+);

@@ -92,8 +92,14 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         tx,
     } = *start;
     let mut chain = Map::new();
-    chain.insert("$trigger".into(), trigger.clone());
-    chain.insert("$last".into(), trigger);
+    chain.insert("$trigger".into(), trigger);
+    // `$last` starts as the trigger, but the copy is made only once something may read it
+    // (an operation that reads the chain or renders placeholders, or the end of the run).
+    // Until then the slot holds `null`, keeping the chain's key order. A run that starts
+    // with a sleep no longer holds its trigger twice while it waits: about 1 KiB per
+    // in-flight run for a webhook's request.
+    chain.insert("$last".into(), Value::Null);
+    let mut last_is_trigger = true;
     chain.insert(
         "$accountability".into(),
         accountability
@@ -123,6 +129,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         let Some(handler) = engine.registry().get(&op.kind) else {
             tracing::warn!(flow = %flow.id, op = %op.key, kind = %op.kind, "no operation of this type; the flow stops");
             put(&mut chain, &op.key, Value::Null);
+            last_is_trigger = false;
             steps.push(Step {
                 operation: op.id.clone(),
                 key: op.key.clone(),
@@ -135,6 +142,11 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             last_status = Some(Status::Unknown);
             break;
         };
+        if last_is_trigger
+            && (handler.reads_chain() || template::has_placeholders(op.options.value()))
+        {
+            copy_trigger_to_last(&mut chain);
+        }
         let data = &chain;
         // `log` renders against a redacted copy of the chain, so secrets never reach the log;
         // only it pays for a copy.
@@ -172,6 +184,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             Err(rejection) => rejection.data.clone(),
         };
         put(&mut chain, &op.key, value.clone());
+        last_is_trigger = false;
         last_rejection = output.err();
         steps.push(Step {
             operation: op.id.clone(),
@@ -188,6 +201,9 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             _ => op.reject,
         };
     }
+    if last_is_trigger {
+        copy_trigger_to_last(&mut chain);
+    }
     let chain = match chain {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -198,6 +214,14 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         last_status,
         last_rejection,
         accountability,
+    }
+}
+
+/// Makes `$last` the trigger, as it is until the first operation has run.
+fn copy_trigger_to_last(chain: &mut Value) {
+    if let Value::Object(map) = chain {
+        let trigger = map.get("$trigger").cloned().unwrap_or(Value::Null);
+        map.insert("$last".into(), trigger);
     }
 }
 

@@ -142,6 +142,19 @@ pub fn render_options(options: &Value, data: &Value) -> Result<Value, TemplateEr
     render_value(options, data)
 }
 
+/// Whether rendering `options` can read the data chain: some string in them (a value or a
+/// key) holds a placeholder.
+pub fn has_placeholders(options: &Value) -> bool {
+    match options {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(items) => items.iter().any(has_placeholders),
+        Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.contains("{{") || has_placeholders(value)),
+        _ => false,
+    }
+}
+
 /// Renders one string: a whole-string placeholder (`"{{ a.b }}"`, exact rules per templating.md) keeps the raw JSON value
 /// (object, number, null...); embedded placeholders render as text (JSON text for objects/arrays, the rules for
 /// null/undefined/missing as templating.md says).

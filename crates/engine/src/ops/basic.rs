@@ -96,6 +96,10 @@ impl Operation for Sleep {
         "sleep"
     }
 
+    fn reads_chain(&self) -> bool {
+        false
+    }
+
     fn run<'a>(
         &'a self,
         options: Value,

@@ -50,6 +50,14 @@ impl OpContext<'_> {
 pub trait Operation: Send + Sync {
     /// The Directus `type` string (`log`, `condition`, ...).
     fn id(&self) -> &'static str;
+
+    /// Whether `run` may read the data chain (`ctx.data`) beyond its rendered options. A run
+    /// copies the trigger into `$last` only before an operation that may read it (see
+    /// `runner::run`), so an operation that never does says so.
+    fn reads_chain(&self) -> bool {
+        true
+    }
+
     fn run<'a>(
         &'a self,
         options: Value,
