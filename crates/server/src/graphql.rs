@@ -107,14 +107,18 @@ async fn execute(
     mut request: async_graphql::Request,
     acc: Accountability,
 ) -> Response {
-    if let Some(body) = plain(state, &mut request, &acc).await {
-        return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    // Parsed once: the document stays in the request for the executor. A document that
+    // does not parse goes to the executor as it is, which reports the syntax error.
+    let mut root_keys = Vec::new();
+    if request.parsed_query().is_ok() {
+        if let Some(body) = plain(state, &mut request, &acc).await {
+            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
+        let operation_name = request.operation_name.clone();
+        if let Ok(doc) = request.parsed_query() {
+            root_keys = schema::document::root_keys(doc, operation_name.as_deref());
+        }
     }
-    let operation_name = request.operation_name.clone();
-    let root_keys = match request.parsed_query() {
-        Ok(doc) => schema::document::root_keys(doc, operation_name.as_deref()),
-        Err(_) => Vec::new(),
-    };
     let mut response = state.schema.execute(request.data(acc)).await;
     if let async_graphql::Value::Object(data) = &mut response.data
         && data.len() > 1
@@ -161,8 +165,7 @@ async fn execute(
     (StatusCode::OK, Json(response)).into_response()
 }
 
-/// The answer to a plain document ([`schema::Plain`]) without the executor. The parsed
-/// document stays in the request, so a document left to the executor is parsed once.
+/// The answer to a plain document ([`schema::Plain`]) without the executor.
 async fn plain(
     state: &AppState,
     request: &mut async_graphql::Request,
