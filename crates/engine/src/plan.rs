@@ -32,6 +32,8 @@ pub struct OpPlan {
 pub struct Options {
     raw: Option<Box<str>>,
     parsed: OnceLock<Value>,
+    /// Whether rendering them reads the chain, worked out once per plan, not once per run.
+    placeholders: OnceLock<bool>,
 }
 
 impl Options {
@@ -40,6 +42,7 @@ impl Options {
         Self {
             raw: raw.map(String::into_boxed_str),
             parsed: OnceLock::new(),
+            placeholders: OnceLock::new(),
         }
     }
 
@@ -48,6 +51,7 @@ impl Options {
         Self {
             raw: None,
             parsed: OnceLock::from(normalised(value)),
+            placeholders: OnceLock::new(),
         }
     }
 
@@ -61,6 +65,16 @@ impl Options {
                 serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
             ),
         })
+    }
+}
+
+impl Options {
+    /// Whether some string in the options holds a placeholder
+    /// ([`crate::template::has_placeholders`]).
+    pub fn has_placeholders(&self) -> bool {
+        *self
+            .placeholders
+            .get_or_init(|| crate::template::has_placeholders(self.value()))
     }
 }
 

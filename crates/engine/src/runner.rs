@@ -142,9 +142,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             last_status = Some(Status::Unknown);
             break;
         };
-        if last_is_trigger
-            && (handler.reads_chain() || template::has_placeholders(op.options.value()))
-        {
+        if last_is_trigger && (handler.reads_chain() || op.options.has_placeholders()) {
             copy_trigger_to_last(&mut chain);
         }
         let data = &chain;
