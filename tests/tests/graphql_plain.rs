@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use e2e::{TestApp, both};
+use e2e::{ADMIN_TOKEN, TestApp, both};
 use serde_json::json;
 
 /// Whether the document is planned without the executor.
@@ -14,17 +14,20 @@ fn planned(app: &TestApp, query: &str) -> bool {
     schema::Plain::plan(&app.state.schema_catalog, &doc, None).is_some()
 }
 
-/// Sends `selection` as a plain document and again with a variables map it does not use,
-/// which leaves it to the executor; answers the first reply after checking that both are
-/// the same.
+/// Sends `selection` as a plain document twice (planned, then from the kept plan) and again
+/// with a variables map it does not use, which leaves it to the executor; answers the first
+/// reply after checking that all three are the same.
 async fn compare(app: &TestApp, selection: &str, plain: bool) -> e2e::Reply {
     let query = format!("{{ {selection} }}");
     assert_eq!(planned(app, &query), plain, "{selection}");
     let direct = app.gql(&query, json!({})).await;
+    let kept = app.gql(&query, json!({})).await;
     let executed = app.gql(&query, json!({"unused": 1})).await;
-    assert_eq!(direct.status, executed.status, "{selection}");
-    assert_eq!(direct.content_type, executed.content_type, "{selection}");
-    assert_eq!(direct.text, executed.text, "{selection}");
+    for reply in [&kept, &executed] {
+        assert_eq!(direct.status, reply.status, "{selection}");
+        assert_eq!(direct.content_type, reply.content_type, "{selection}");
+        assert_eq!(direct.text, reply.text, "{selection}");
+    }
     direct
 }
 
@@ -112,6 +115,97 @@ both!(
                 "path": ["flows"],
                 "extensions": {"code": "FORBIDDEN"},
             }]})
+        );
+    }
+);
+
+/// Posts `query` as the admin with an operation name and no variables.
+async fn named(app: &TestApp, query: &str, operation_name: Option<&str>) -> e2e::Reply {
+    let body = json!({"query": query, "operationName": operation_name}).to_string();
+    app.send("POST", "/graphql/system", Some(&body), Some(ADMIN_TOKEN))
+        .await
+}
+
+both!(
+    a_repeated_document_reuses_its_plan_and_reads_the_rows_of_the_moment,
+    |app| async move {
+        seed(&app).await;
+        let query = "{ flows(limit: 1) { id name } }";
+        let first = app.gql_ok(query, json!({})).await;
+        assert_eq!(
+            first,
+            json!({"flows": [{"id": fid(1), "name": "Alpha Webhook"}]})
+        );
+        assert_eq!(app.state.plans.len(), 1);
+        app.gql_ok(
+            &format!(
+                "mutation {{ update_flows_item(id: \"{}\", data: {{name: \"Renamed\"}}) {{ id }} }}",
+                fid(1)
+            ),
+            json!({}),
+        )
+        .await;
+        // The plan is kept, not the rows: the second answer reads the rename.
+        let again = compare(&app, "flows(limit: 1) { id name }", true).await;
+        assert_eq!(
+            again.json(),
+            json!({"data": {"flows": [{"id": fid(1), "name": "Renamed"}]}})
+        );
+        assert_eq!(app.state.plans.len(), 1);
+        // Other documents, and documents the executor answers, keep nothing.
+        app.gql_ok("{ operations(limit: 1) { key } }", json!({}))
+            .await;
+        app.gql_ok("{ flows_aggregated { countAll } }", json!({}))
+            .await;
+        assert_eq!(app.state.plans.len(), 2);
+    }
+);
+
+both!(
+    a_kept_plan_answers_only_the_operation_name_it_was_planned_for,
+    |app| async move {
+        seed(&app).await;
+        let query = "query Named { flows(limit: 1) { name } }";
+        let expected = json!({"data": {"flows": [{"name": "Alpha Webhook"}]}});
+        for name in [Some("Named"), None, Some("Named"), None] {
+            let reply = named(&app, query, name).await;
+            assert_eq!(
+                (reply.status.as_u16(), reply.json()),
+                (200, expected.clone())
+            );
+        }
+        assert_eq!(app.state.plans.len(), 2);
+        for _ in 0..2 {
+            let reply = named(&app, query, Some("Other")).await;
+            assert_eq!(reply.status, 400, "{}", reply.text);
+            assert_eq!(
+                reply.json(),
+                json!({"errors": [{
+                    "message": "GraphQL validation error.",
+                    "extensions": {
+                        "errors": [{"message": "Unknown operation named \"Other\""}],
+                        "code": "GRAPHQL_VALIDATION",
+                    },
+                }]})
+            );
+        }
+        assert_eq!(app.state.plans.len(), 2);
+    }
+);
+
+both!(
+    a_kept_plan_is_not_a_way_past_the_admin_check,
+    |app| async move {
+        seed(&app).await;
+        let query = "{ flows(limit: 1) { id } }";
+        app.gql_ok(query, json!({})).await;
+        assert_eq!(app.state.plans.len(), 1);
+        let body = json!({ "query": query }).to_string();
+        let reply = app.send("POST", "/graphql/system", Some(&body), None).await;
+        assert_eq!(reply.status, 403);
+        assert_eq!(
+            reply.json(),
+            error_body("You don't have permission to access this.", "FORBIDDEN")
         );
     }
 );

@@ -20,7 +20,7 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 2_000;
 
 pub use error::to_graphql;
-pub use plain::Plain;
+pub use plain::{Plain, PlainCache};
 
 /// Builds the schema. `items` is `None` when only the SDL is wanted (`flowline schema`).
 pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, SchemaError> {

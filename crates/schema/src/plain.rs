@@ -10,7 +10,8 @@
 //! functions, `__typename`, mutations, errors) goes to the executor, so each answer here is
 //! one the executor would give byte for byte; the e2e suite compares the two.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Value;
 use async_graphql::parser::types::{ExecutableDocument, Field, OperationType, Selection};
@@ -92,6 +93,83 @@ impl Plain {
         }
         out.extend_from_slice(b"}}");
         Some(out)
+    }
+}
+
+/// Most plans kept by a [`PlainCache`]; when full it starts again empty, so a stream of
+/// one-off documents cannot grow it nor crowd out for long the few a client repeats.
+const CACHED_PLANS: usize = 256;
+
+/// Documents longer than this are planned per request and never kept.
+const CACHED_TEXT: usize = 8 * 1024;
+
+/// The plans of plain documents by their text and operation name, so that a client that
+/// sends the same document again (every generated client does) skips the parse and the
+/// planning, about a fifth of a short list's cost. Plans depend only on the document and
+/// the schema's catalogue, which is fixed for the server's life; the caller's right to run
+/// them is checked per request before the cache is asked.
+#[derive(Default)]
+pub struct PlainCache {
+    plans: Mutex<Plans>,
+}
+
+/// The kept plans: per document text, one per operation name it was run as.
+#[derive(Default)]
+struct Plans {
+    by_text: HashMap<Box<str>, Vec<Named>>,
+    count: usize,
+}
+
+/// A plan and the operation name it answers.
+type Named = (Option<Box<str>>, Arc<Plain>);
+
+impl PlainCache {
+    /// The plan kept for `query` run as `operation_name`.
+    pub fn get(&self, query: &str, operation_name: Option<&str>) -> Option<Arc<Plain>> {
+        let plans = self.plans.lock().ok()?;
+        plans
+            .by_text
+            .get(query)?
+            .iter()
+            .find(|(name, _)| name.as_deref() == operation_name)
+            .map(|(_, plan)| Arc::clone(plan))
+    }
+
+    /// Whether a plan of `query` would be kept: longer documents are planned per request.
+    pub fn keeps(&self, query: &str) -> bool {
+        query.len() <= CACHED_TEXT
+    }
+
+    /// Keeps `plan` for later requests of the same document.
+    pub fn insert(&self, query: &str, operation_name: Option<&str>, plan: Arc<Plain>) {
+        if !self.keeps(query) {
+            return;
+        }
+        let Ok(mut plans) = self.plans.lock() else {
+            return;
+        };
+        if plans.count >= CACHED_PLANS {
+            *plans = Plans::default();
+        }
+        let names = plans.by_text.entry(query.into()).or_default();
+        if names
+            .iter()
+            .any(|(name, _)| name.as_deref() == operation_name)
+        {
+            return;
+        }
+        names.push((operation_name.map(Into::into), plan));
+        plans.count += 1;
+    }
+
+    /// How many plans are kept.
+    pub fn len(&self) -> usize {
+        self.plans.lock().map_or(0, |plans| plans.count)
+    }
+
+    /// Whether no plan is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -254,5 +332,50 @@ mod tests {
                 .join(" ")
         );
         assert!(plan(&wide, None).is_none());
+    }
+
+    #[test]
+    fn kept_plans_are_found_by_text_and_operation_name() {
+        let cache = PlainCache::default();
+        let query = "query Named { flows { id } }";
+        assert!(cache.get(query, None).is_none());
+        let plan = Arc::new(plan(query, None).expect("plain"));
+        cache.insert(query, None, Arc::clone(&plan));
+        cache.insert(query, None, Arc::clone(&plan));
+        assert_eq!(cache.len(), 1);
+        assert!(
+            cache
+                .get(query, None)
+                .is_some_and(|kept| Arc::ptr_eq(&kept, &plan))
+        );
+        assert!(cache.get(query, Some("Named")).is_none());
+        assert!(cache.get("query Named { flows { id }}", None).is_none());
+        cache.insert(query, Some("Named"), Arc::clone(&plan));
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(query, Some("Named")).is_some());
+    }
+
+    #[test]
+    fn the_cache_is_bounded_in_plans_and_in_text() {
+        let cache = PlainCache::default();
+        let plan = Arc::new(plan("{ flows { id } }", None).expect("plain"));
+        let long = format!("{{ flows {{ id }} }}{}", " ".repeat(CACHED_TEXT));
+        assert!(!cache.keeps(&long));
+        cache.insert(&long, None, Arc::clone(&plan));
+        assert!(cache.is_empty());
+        for n in 0..CACHED_PLANS {
+            cache.insert(
+                &format!("{{ flows(limit: {n}) {{ id }} }}"),
+                None,
+                Arc::clone(&plan),
+            );
+        }
+        assert_eq!(cache.len(), CACHED_PLANS);
+        assert!(cache.get("{ flows(limit: 0) { id } }", None).is_some());
+        // Full: the next document starts a new cache.
+        cache.insert("{ operations { id } }", None, Arc::clone(&plan));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get("{ flows(limit: 0) { id } }", None).is_none());
+        assert!(cache.get("{ operations { id } }", None).is_some());
     }
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     /// The catalogue the schema was built from: plain documents are planned against it
     /// ([`schema::Plain`]).
     pub schema_catalog: Catalog,
+    /// The plans of plain documents already seen.
+    pub plans: std::sync::Arc<schema::PlainCache>,
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
@@ -49,6 +51,7 @@ impl AppState {
             items,
             schema,
             schema_catalog: catalog,
+            plans: std::sync::Arc::default(),
             tokens,
             max_payload,
         })

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use domain::Accountability;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::app::AppState;
 use crate::auth;
@@ -107,17 +108,39 @@ async fn execute(
     mut request: async_graphql::Request,
     acc: Accountability,
 ) -> Response {
-    // Parsed once: the document stays in the request for the executor. A document that
-    // does not parse goes to the executor as it is, which reports the syntax error.
+    // A plain document ([`schema::Plain`]) is answered without the executor, from the plan
+    // kept for the same text when there is one. Any other is parsed once: the document
+    // stays in the request for the executor, which reports a document that does not parse.
+    let plain = request.variables.is_empty() && request.extensions.is_empty();
+    let operation_name = request.operation_name.clone();
+    let cached = plain
+        .then(|| state.plans.get(&request.query, operation_name.as_deref()))
+        .flatten();
+    if let Some(plan) = &cached
+        && let Some(body) = plan.answer(&state.items, &acc).await
+    {
+        return json_body(body);
+    }
+    let planned = plain && cached.is_none();
+    // The text is the cache's key; the parse borrows the request, so it is copied first.
+    let text = (planned && state.plans.keeps(&request.query)).then(|| request.query.clone());
     let mut root_keys = Vec::new();
-    if request.parsed_query().is_ok() {
-        if let Some(body) = plain(state, &mut request, &acc).await {
-            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Ok(doc) = request.parsed_query() {
+        if planned
+            && let Some(plan) =
+                schema::Plain::plan(&state.schema_catalog, doc, operation_name.as_deref())
+        {
+            let plan = Arc::new(plan);
+            if let Some(text) = &text {
+                state
+                    .plans
+                    .insert(text, operation_name.as_deref(), Arc::clone(&plan));
+            }
+            if let Some(body) = plan.answer(&state.items, &acc).await {
+                return json_body(body);
+            }
         }
-        let operation_name = request.operation_name.clone();
-        if let Ok(doc) = request.parsed_query() {
-            root_keys = schema::document::root_keys(doc, operation_name.as_deref());
-        }
+        root_keys = schema::document::root_keys(doc, operation_name.as_deref());
     }
     let mut response = state.schema.execute(request.data(acc)).await;
     if let async_graphql::Value::Object(data) = &mut response.data
@@ -165,19 +188,9 @@ async fn execute(
     (StatusCode::OK, Json(response)).into_response()
 }
 
-/// The answer to a plain document ([`schema::Plain`]) without the executor.
-async fn plain(
-    state: &AppState,
-    request: &mut async_graphql::Request,
-    acc: &Accountability,
-) -> Option<Vec<u8>> {
-    if !request.variables.is_empty() || !request.extensions.is_empty() {
-        return None;
-    }
-    let operation_name = request.operation_name.clone();
-    let doc = request.parsed_query().ok()?;
-    let plan = schema::Plain::plan(&state.schema_catalog, doc, operation_name.as_deref())?;
-    plan.answer(&state.items, acc).await
+/// A body written as JSON text already.
+fn json_body(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Subscriptions: the token comes from the query string or the connection's init payload
