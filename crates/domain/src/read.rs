@@ -27,6 +27,7 @@ async fn read_rows<'s>(
     scope: &Scope<'s>,
     node: &ReadNode,
     keys: Option<&[String]>,
+    shape: Shape,
 ) -> Result<(&'s Collection, Rows)> {
     let coll = scope.collection(&node.collection)?;
     let alias = scope.next_alias();
@@ -43,7 +44,7 @@ async fn read_rows<'s>(
     apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
     let limits = Limits::Whole(node.args.window());
     let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, limits).await?;
-    attach_relations(db, scope, coll, node, &mut rows, 1).await?;
+    attach_relations(db, scope, coll, node, &mut rows, 1, shape).await?;
     Ok((coll, rows))
 }
 
@@ -55,7 +56,7 @@ pub async fn read(
     node: &ReadNode,
     keys: Option<&[String]>,
 ) -> Result<Vec<Value>> {
-    let (coll, rows) = read_rows(db, scope, node, keys).await?;
+    let (coll, rows) = read_rows(db, scope, node, keys, Shape::Values).await?;
     let finisher = Finisher::new(coll, node, &rows.names);
     Ok(rows
         .rows
@@ -65,6 +66,7 @@ pub async fn read(
 }
 
 /// [`read`] written straight into a JSON array, for responses that only serialise the rows.
+/// Related rows are written as JSON text as soon as they are read ([`Shape::Json`]).
 ///
 /// Building a `serde_json::Map` per row cost a key `String` and a SipHash per cell, and
 /// serialising it escaped every key again: together a sixth of a 25-flow REST list's
@@ -77,19 +79,16 @@ pub async fn read_json(
     scope: &Scope<'_>,
     node: &ReadNode,
 ) -> Result<Vec<u8>> {
-    let (coll, rows) = read_rows(db, scope, node, None).await?;
+    let (coll, rows) = read_rows(db, scope, node, None, Shape::Json).await?;
     let finisher = Finisher::new(coll, node, &rows.names);
-    let keys = finisher.written_keys()?;
+    let writing = finisher.keys_for(Shape::Json)?.unwrap_or(Writing::Finished);
     let mut out = Vec::with_capacity(2 + rows.rows.len() * 512);
     out.push(b'[');
     for (n, row) in rows.rows.into_iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        match &keys {
-            Some(keys) => finisher.write(row, keys, &mut out)?,
-            None => write_value(&mut out, &finisher.finish(row))?,
-        }
+        finisher.write_any(row, &writing, &mut out)?;
     }
     out.push(b']');
     Ok(out)
@@ -317,7 +316,47 @@ struct Row {
     /// The key lists of the o2m relations read in the same statement, in selection order.
     folded: std::vec::IntoIter<Value>,
     /// The relations attached so far, in the order of the selection's relations.
-    relations: Vec<Value>,
+    relations: Vec<Attached>,
+}
+
+/// What the rows of a read become: values for callers that work on them, JSON text for
+/// responses that only serialise them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Values,
+    /// Related rows are written as JSON text when they are read, instead of becoming a
+    /// `serde_json::Map` each (a key `String` and a SipHash per cell) to be serialised and
+    /// dropped with their parent: on a 25-flow GraphQL list with each flow's operations that
+    /// was a sixth of the request.
+    Json,
+}
+
+/// A relation attached to a row, in the read's [`Shape`].
+#[derive(Clone)]
+enum Attached {
+    Value(Value),
+    /// The relation as JSON text: what serialising its value would write.
+    Json(Vec<u8>),
+}
+
+impl Attached {
+    fn into_value(self) -> Value {
+        match self {
+            Attached::Value(value) => value,
+            // Written by this module from rows it read: always JSON.
+            Attached::Json(text) => serde_json::from_slice(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        match self {
+            Attached::Value(value) => write_value(out, value),
+            Attached::Json(text) => {
+                out.extend_from_slice(text);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The rows of one statement and the fields their columns hold.
@@ -689,6 +728,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
     node: &'a ReadNode,
     rows: &'a mut Rows,
     depth: usize,
+    shape: Shape,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
     Box::pin(async move {
         if rows.rows.is_empty() {
@@ -708,7 +748,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
             if fold_target(scope, coll, f, child)?.is_some() {
                 for row in rows.rows.iter_mut() {
                     let keys = row.folded.next().unwrap_or(Value::Array(Vec::new()));
-                    row.relations.push(keys);
+                    row.relations.push(Attached::Value(keys));
                 }
                 continue;
             }
@@ -723,7 +763,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         .collect::<HashSet<_>>()
                         .into_iter()
                         .collect();
-                    let mut by_id: HashMap<String, Value> = HashMap::new();
+                    let mut by_id: HashMap<String, Attached> = HashMap::new();
                     for chunk in ids.chunks(IN_CHUNK) {
                         let alias = scope.next_alias();
                         let mut stmt = base_select(scope, target, &alias, &child.args)?;
@@ -737,12 +777,22 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         let mut found =
                             fetch(db, scope, target, &alias, child, stmt, None, Limits::All)
                                 .await?;
-                        attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
+                        attach_relations(db, scope, target, child, &mut found, depth + 1, shape)
+                            .await?;
                         let finisher = Finisher::new(target, child, &found.names);
+                        let keys = finisher.keys_for(shape)?;
                         let pk = position(&found.names, target.primary_key);
                         for row in found.rows {
                             if let Some(id) = pk.and_then(|pk| id_text(&row.columns[pk])) {
-                                by_id.insert(id, finisher.finish(row));
+                                let attached = match &keys {
+                                    Some(writing) => {
+                                        let mut text = Vec::new();
+                                        finisher.write_any(row, writing, &mut text)?;
+                                        Attached::Json(text)
+                                    }
+                                    None => Attached::Value(finisher.finish(row)),
+                                };
+                                by_id.insert(id, attached);
                             }
                         }
                     }
@@ -750,7 +800,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         let value = at
                             .and_then(|at| id_text(&row.columns[at]))
                             .and_then(|id| by_id.get(&id).cloned())
-                            .unwrap_or(Value::Null);
+                            .unwrap_or(Attached::Value(Value::Null));
                         row.relations.push(value);
                     }
                 }
@@ -763,6 +813,8 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         .collect();
                     let fk_field = scope.field(target, foreign_field)?;
                     let mut by_parent: HashMap<String, Vec<Value>> = HashMap::new();
+                    // [`Shape::Json`]: each parent's related rows as `{..},{..}`.
+                    let mut written: HashMap<String, Vec<u8>> = HashMap::new();
                     for chunk in ids.chunks(IN_CHUNK) {
                         let mut found = fetch_children(
                             db,
@@ -774,24 +826,44 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             chunk,
                         )
                         .await?;
-                        attach_relations(db, scope, target, child, &mut found, depth + 1).await?;
+                        attach_relations(db, scope, target, child, &mut found, depth + 1, shape)
+                            .await?;
                         let finisher = Finisher::new(target, child, &found.names);
+                        let keys = finisher.keys_for(shape)?;
                         let fk = position(&found.names, foreign_field);
                         for row in found.rows {
-                            if let Some(parent) = fk.and_then(|fk| id_text(&row.columns[fk])) {
-                                by_parent
+                            let Some(parent) = fk.and_then(|fk| id_text(&row.columns[fk])) else {
+                                continue;
+                            };
+                            match &keys {
+                                Some(writing) => {
+                                    let text = written.entry(parent).or_default();
+                                    if !text.is_empty() {
+                                        text.push(b',');
+                                    }
+                                    finisher.write_any(row, writing, text)?;
+                                }
+                                None => by_parent
                                     .entry(parent)
                                     .or_default()
-                                    .push(finisher.finish(row));
+                                    .push(finisher.finish(row)),
                             }
                         }
                     }
                     for row in rows.rows.iter_mut() {
-                        let items = at
-                            .and_then(|at| id_text(&row.columns[at]))
-                            .and_then(|id| by_parent.remove(&id))
-                            .unwrap_or_default();
-                        row.relations.push(Value::Array(items));
+                        let id = at.and_then(|at| id_text(&row.columns[at]));
+                        let attached = if shape == Shape::Json {
+                            let items = id.and_then(|id| written.remove(&id)).unwrap_or_default();
+                            let mut text = Vec::with_capacity(items.len() + 2);
+                            text.push(b'[');
+                            text.extend_from_slice(&items);
+                            text.push(b']');
+                            Attached::Json(text)
+                        } else {
+                            let items = id.and_then(|id| by_parent.remove(&id)).unwrap_or_default();
+                            Attached::Value(Value::Array(items))
+                        };
+                        row.relations.push(attached);
                     }
                 }
                 None => return Err(Error::unknown_field(field, coll.name, "root")),
@@ -799,6 +871,14 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
         }
         Ok(())
     })
+}
+
+/// How a node's rows are written as JSON.
+enum Writing {
+    /// Cell by cell, after these keys ([`Finisher::written_keys`]).
+    Keys(Vec<Vec<u8>>),
+    /// Through the value [`Finisher::finish`] builds.
+    Finished,
 }
 
 /// How the rows of one node become the client's objects, worked out once per statement.
@@ -856,6 +936,25 @@ impl<'n> Finisher<'n> {
         Ok(Some(keys))
     }
 
+    /// How rows of this node are written in `shape`: `None` for [`Shape::Values`].
+    fn keys_for(&self, shape: Shape) -> Result<Option<Writing>> {
+        if shape == Shape::Values {
+            return Ok(None);
+        }
+        Ok(Some(match self.written_keys()? {
+            Some(keys) => Writing::Keys(keys),
+            None => Writing::Finished,
+        }))
+    }
+
+    /// Writes a row as JSON, straight from its cells when it can.
+    fn write_any(&self, row: Row, writing: &Writing, out: &mut Vec<u8>) -> Result<()> {
+        match writing {
+            Writing::Keys(keys) => self.write(row, keys, out),
+            Writing::Finished => write_value(out, &self.finish(row)),
+        }
+    }
+
     /// Writes the object [`Finisher::finish`] would build, as JSON, given
     /// [`Finisher::written_keys`].
     fn write(&self, row: Row, keys: &[Vec<u8>], out: &mut Vec<u8>) -> Result<()> {
@@ -878,9 +977,10 @@ impl<'n> Finisher<'n> {
                     Some((at, _)) => write_value(out, &row.columns[at])?,
                     None => out.extend_from_slice(b"null"),
                 },
-                Select::Relation { .. } => {
-                    write_value(out, &relations.next().unwrap_or(Value::Null))?
-                }
+                Select::Relation { .. } => match relations.next() {
+                    Some(attached) => attached.write(out)?,
+                    None => out.extend_from_slice(b"null"),
+                },
                 // `written_keys` leaves nodes with functions to `finish`.
                 Select::Function { .. } => out.extend_from_slice(b"null"),
             }
@@ -912,7 +1012,8 @@ impl<'n> Finisher<'n> {
                     out.insert(key.clone(), value);
                 }
                 Select::Relation { key, .. } => {
-                    out.insert(key.clone(), relations.next().unwrap_or(Value::Null));
+                    let value = relations.next().map_or(Value::Null, Attached::into_value);
+                    out.insert(key.clone(), value);
                 }
                 Select::Function { key, .. } => {
                     if let Some(head) = key.first()
