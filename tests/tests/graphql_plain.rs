@@ -209,3 +209,33 @@ both!(
         );
     }
 );
+
+both!(
+    related_rows_written_by_the_database_escape_text_as_serde_json_does,
+    |app| async move {
+        // `operations { key name }` is written by the database inside the flows' statement;
+        // every string must come out as serde_json writes it, controls and quotes included.
+        seed(&app).await;
+        let nasty = "tab\there \"quoted\" back\\slash \u{1}\u{1f} new\nline é ✓ \u{7f} </script>";
+        app.gql_ok(
+            "mutation ($id: ID!, $name: String) { \
+             update_operations_item(id: $id, data: { name: $name }) { id } }",
+            json!({"id": oid(2), "name": nasty}),
+        )
+        .await;
+        let reply = compare(
+            &app,
+            "flows(limit: 1) { id operations { key name position_x } }",
+            true,
+        )
+        .await;
+        assert_eq!(
+            reply.json(),
+            json!({"data": {"flows": [{"id": fid(1), "operations": [
+                {"key": "start", "name": "Start", "position_x": 10},
+                {"key": "check", "name": nasty, "position_x": 30},
+                {"key": "notify", "name": null, "position_x": 50},
+            ]}]}})
+        );
+    }
+);

@@ -43,7 +43,7 @@ async fn read_rows<'s>(
     }
     apply_order(scope, coll, &alias, &node.args, &mut stmt)?;
     let limits = Limits::Whole(node.args.window());
-    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, limits).await?;
+    let mut rows = fetch(db, scope, coll, &alias, node, stmt, None, limits, shape).await?;
     attach_relations(db, scope, coll, node, &mut rows, 1, shape).await?;
     Ok((coll, rows))
 }
@@ -298,6 +298,8 @@ enum Slot {
     Function(Vec<String>),
     /// The keys of an o2m read inside the statement (see [`folded_keys`]).
     Folded,
+    /// The rows of an o2m written as JSON inside the statement (see [`folded_rows`]).
+    FoldedRows,
 }
 
 struct Output {
@@ -313,8 +315,9 @@ struct Row {
     columns: Vec<Value>,
     /// Function results (`count(operations)`, `year(date_created)`) at their output paths.
     functions: Map<String, Value>,
-    /// The key lists of the o2m relations read in the same statement, in selection order.
-    folded: std::vec::IntoIter<Value>,
+    /// The o2m relations read in the same statement, in selection order: key lists, or
+    /// rows as JSON text.
+    folded: std::vec::IntoIter<Attached>,
     /// The relations attached so far, in the order of the selection's relations.
     relations: Vec<Attached>,
 }
@@ -383,6 +386,7 @@ async fn fetch(
     mut stmt: SelectStatement,
     parent: Option<&str>,
     limits: Limits,
+    shape: Shape,
 ) -> Result<Rows> {
     let backend = scope.backend;
     let mut outputs: Vec<Output> = Vec::new();
@@ -427,14 +431,25 @@ async fn fetch(
         );
     }
     for select in &node.select {
-        if let Select::Relation { field, node, .. } = select
-            && let Some(expr) = folded_keys(scope, coll, alias, scope.field(coll, field)?, node)?
-        {
+        let Select::Relation { field, node, .. } = select else {
+            continue;
+        };
+        let field = scope.field(coll, field)?;
+        if let Some(expr) = folded_keys(scope, coll, alias, field, node)? {
             let decode = match backend {
                 DbBackend::Postgres => Decode::Field(FieldKind::Json),
                 _ => Decode::JsonText,
             };
             push(&mut stmt, expr, Slot::Folded, decode);
+        } else if shape == Shape::Json
+            && let Some(expr) = folded_rows(scope, coll, alias, field, node)?
+        {
+            push(
+                &mut stmt,
+                expr,
+                Slot::FoldedRows,
+                Decode::Field(FieldKind::Text),
+            );
         }
     }
     for select in &node.select {
@@ -501,7 +516,11 @@ async fn fetch(
             match &output.slot {
                 Slot::Column => columns.push(value),
                 Slot::Function(key) => insert_path(&mut functions, key, value),
-                Slot::Folded => folded.push(value),
+                Slot::Folded => folded.push(Attached::Value(value)),
+                Slot::FoldedRows => folded.push(Attached::Json(match value {
+                    Value::String(text) => text.into_bytes(),
+                    _ => b"[]".to_vec(),
+                })),
             }
         }
         out.push(Row {
@@ -552,6 +571,155 @@ fn folded_keys(
         None,
         Box::new(SubQueryStatement::SelectStatement(sub)),
     )))
+}
+
+/// The rows of an o2m relation as one column of JSON text in the parent's statement, when
+/// the response only serialises them ([`Shape::Json`]) and the database writes each of
+/// them exactly as [`Finisher::write`] would: `{ flows { operations { key type } } }`.
+///
+/// A correlated subquery on the indexed foreign key replaces the relation's own statement:
+/// one round trip instead of two, and no per-cell decoding of the related rows, which were
+/// most of a GraphQL list of flows with their operations. It applies when the relation
+/// takes only a limit (its rows in primary-key order, as the separate statement sorts
+/// them), selects only columns whose JSON the database writes byte for byte as serde_json
+/// does (text, uuids, integers: not JSON, dates, floats, decimals or booleans, which
+/// flowline formats itself), under plain identifiers, and no permission rule narrows it.
+fn folded_rows(
+    scope: &Scope<'_>,
+    coll: &Collection,
+    alias: &str,
+    field: &Field,
+    child: &ReadNode,
+) -> Result<Option<Expr>> {
+    let Some(fold) = rows_fold(scope, coll, field, child)? else {
+        return Ok(None);
+    };
+    let quote = |name: &str| format!("\"{name}\"");
+    let inner = quote(&scope.next_alias());
+    let cell = |column: &str| format!("{inner}.{}", quote(column));
+    let pg = scope.backend == DbBackend::Postgres;
+    let mut object = String::new();
+    for (n, (key, column)) in fold.fields.iter().enumerate() {
+        if pg {
+            let sep = if n == 0 { "{" } else { "," };
+            object.push_str(&format!(
+                "'{sep}\"{key}\":' || COALESCE(to_json({})::text, 'null') || ",
+                cell(column)
+            ));
+        } else {
+            let sep = if n == 0 { "" } else { ", " };
+            object.push_str(&format!("{sep}'{key}', {}", cell(column)));
+        }
+    }
+    let object = if pg {
+        format!("{object}'}}'")
+    } else {
+        format!("json_object({object})")
+    };
+    let limit = fold
+        .limit
+        .map(|n| format!(" LIMIT {n}"))
+        .unwrap_or_default();
+    let aggregate = if pg { "string_agg" } else { "group_concat" };
+    let rows = quote(&scope.next_alias());
+    let sql = format!(
+        "(SELECT '[' || COALESCE({aggregate}({rows}.\"j\", ',' ORDER BY {rows}.\"o\"), '') || ']' \
+         FROM (SELECT {object} AS \"j\", {key} AS \"o\" FROM {table} AS {inner} \
+         WHERE {fk} = {parent}.{parent_key} ORDER BY {key}{limit}) AS {rows})",
+        key = cell(fold.target.primary_key),
+        table = quote(fold.target.name),
+        fk = cell(fold.foreign_field),
+        parent = quote(alias),
+        parent_key = quote(coll.primary_key),
+    );
+    Ok(Some(Expr::cust(sql)))
+}
+
+/// What [`folded_rows`] writes: the related collection, its foreign key, the rows' keys and
+/// columns in selection order, and how many rows per parent.
+struct RowsFold<'a> {
+    target: &'a Collection,
+    foreign_field: &'static str,
+    fields: Vec<(&'a str, &'static str)>,
+    limit: Option<u64>,
+}
+
+/// When [`folded_rows`] reads `field` inside the parent's statement.
+fn rows_fold<'a>(
+    scope: &Scope<'a>,
+    coll: &Collection,
+    field: &Field,
+    child: &'a ReadNode,
+) -> Result<Option<RowsFold<'a>>> {
+    let Some(Relation::OneToMany { foreign_field, .. }) = field.relation else {
+        return Ok(None);
+    };
+    let args = &child.args;
+    let windowed_only = args.filter.is_none()
+        && args.sort.is_empty()
+        && matches!(args.offset, None | Some(0))
+        && args.page.is_none()
+        && args.search.is_none()
+        && args.guard.is_none();
+    if child.keys_only || child.select.is_empty() || !windowed_only {
+        return Ok(None);
+    }
+    let plain_name = |name: &str| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let target = scope.collection(&child.collection)?;
+    let keyed = |kind: FieldKind| {
+        matches!(
+            kind,
+            FieldKind::Uuid | FieldKind::String | FieldKind::Integer | FieldKind::BigInteger
+        )
+    };
+    if !keyed(target.pk_field().kind)
+        || !keyed(coll.pk_field().kind)
+        || ![
+            target.name,
+            coll.name,
+            target.primary_key,
+            coll.primary_key,
+            foreign_field,
+        ]
+        .into_iter()
+        .all(plain_name)
+    {
+        return Ok(None);
+    }
+    let mut fields = Vec::with_capacity(child.select.len());
+    for select in &child.select {
+        let Select::Field { field, key } = select else {
+            return Ok(None);
+        };
+        let Some(found) = target.field(field) else {
+            return Ok(None);
+        };
+        let written_as_is = matches!(
+            found.kind,
+            FieldKind::Uuid
+                | FieldKind::String
+                | FieldKind::Text
+                | FieldKind::Integer
+                | FieldKind::BigInteger
+        );
+        if !found.has_column()
+            || !written_as_is
+            || !plain_name(key)
+            || !plain_name(found.name)
+            || fields.iter().any(|(seen, _)| seen == key)
+        {
+            return Ok(None);
+        }
+        fields.push((key.as_str(), found.name));
+    }
+    Ok(Some(RowsFold {
+        target,
+        foreign_field,
+        fields,
+        limit: args.window().0,
+    }))
 }
 
 /// The related collection and its foreign key when [`folded_keys`] reads `field` inside the
@@ -652,9 +820,9 @@ async fn fetch_children<C: ConnectionTrait>(
     scope: &Scope<'_>,
     target: &Collection,
     child: &ReadNode,
-    foreign_field: &str,
-    fk_kind: FieldKind,
+    (foreign_field, fk_kind): (&str, FieldKind),
     parents: &[String],
+    shape: Shape,
 ) -> Result<Rows> {
     let select = |alias: &str| -> Result<SelectStatement> {
         let mut stmt = base_select(scope, target, alias, &child.args)?;
@@ -683,6 +851,7 @@ async fn fetch_children<C: ConnectionTrait>(
             stmt,
             Some(foreign_field),
             Limits::Whole(whole),
+            shape,
         )
         .await?;
         match (limit, cap) {
@@ -716,6 +885,7 @@ async fn fetch_children<C: ConnectionTrait>(
         stmt,
         Some(foreign_field),
         Limits::PerParent((limit, offset)),
+        shape,
     )
     .await
 }
@@ -745,10 +915,15 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                 return Err(Error::query("Max relational depth exceeded"));
             }
             let f = scope.field(coll, field)?;
-            if fold_target(scope, coll, f, child)?.is_some() {
+            if fold_target(scope, coll, f, child)?.is_some()
+                || (shape == Shape::Json && rows_fold(scope, coll, f, child)?.is_some())
+            {
                 for row in rows.rows.iter_mut() {
-                    let keys = row.folded.next().unwrap_or(Value::Array(Vec::new()));
-                    row.relations.push(Attached::Value(keys));
+                    let folded = row
+                        .folded
+                        .next()
+                        .unwrap_or(Attached::Value(Value::Array(Vec::new())));
+                    row.relations.push(folded);
                 }
                 continue;
             }
@@ -774,9 +949,18 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             target.pk_field().kind,
                             chunk,
                         ));
-                        let mut found =
-                            fetch(db, scope, target, &alias, child, stmt, None, Limits::All)
-                                .await?;
+                        let mut found = fetch(
+                            db,
+                            scope,
+                            target,
+                            &alias,
+                            child,
+                            stmt,
+                            None,
+                            Limits::All,
+                            shape,
+                        )
+                        .await?;
                         attach_relations(db, scope, target, child, &mut found, depth + 1, shape)
                             .await?;
                         let finisher = Finisher::new(target, child, &found.names);
@@ -821,9 +1005,9 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             scope,
                             target,
                             child,
-                            foreign_field,
-                            fk_field.kind,
+                            (foreign_field, fk_field.kind),
                             chunk,
+                            shape,
                         )
                         .await?;
                         attach_relations(db, scope, target, child, &mut found, depth + 1, shape)
