@@ -116,6 +116,11 @@ fn query_cases() -> Vec<Case> {
         get("limit=abc", "/flows?limit=abc").status(400, invalid_query("\"limit\" must be a number")),
         get("limit=-2", "/flows?limit=-2")
             .status(400, invalid_query("\"limit\" must be greater than or equal to -1")),
+        get(
+            "a nested limit below -1, on rows the database would write as JSON",
+            "/flows?fields=name,operations.key&deep[operations][_limit]=-2",
+        )
+        .status(400, invalid_query("\"limit\" must be greater than or equal to -1")),
         get("offset=-1", "/flows?offset=-1")
             .status(400, invalid_query("\"offset\" must be greater than or equal to 0")),
         get("page=x", "/flows?page=x").status(400, invalid_query("\"page\" must be a number")),

@@ -548,10 +548,10 @@ async fn fetch(
 /// A correlated subquery on the indexed foreign key replaces the second statement the
 /// relation would otherwise cost, which was 14 % of a 25-flow list's instructions on
 /// SQLite (statement built, run and decoded row by row). The array comes as JSON text,
-/// which a response written as JSON ([`Shape::Json`]) copies as it is. The keys come in primary-key
-/// order, as the separate statement sorts them. Keys of other kinds than text, uuid and
-/// integers, and any filter, sort, search, window or permission rule on the relation, keep
-/// the separate statement.
+/// which a response written as JSON ([`Shape::Json`]) copies as it is. The keys come in
+/// primary-key order, as the separate statement sorts them. Keys of other kinds than text,
+/// uuid and integers, and any filter, sort, search, window or permission rule on the
+/// relation, keep the separate statement.
 fn folded_keys(
     scope: &Scope<'_>,
     coll: &Collection,
@@ -605,6 +605,8 @@ fn folded_rows(
     let Some(fold) = rows_fold(scope, coll, field, child)? else {
         return Ok(None);
     };
+    // What `base_select` checks for the separate statement.
+    child.args.validate()?;
     let quote = |name: &str| format!("\"{name}\"");
     let inner = quote(&scope.next_alias());
     let cell = |column: &str| format!("{inner}.{}", quote(column));
