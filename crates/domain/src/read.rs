@@ -366,6 +366,9 @@ impl Attached {
 struct Rows {
     names: Vec<&'static str>,
     rows: Vec<Row>,
+    /// Per entry of the node's selection: whether the statement read that relation itself
+    /// ([`folded_keys`], [`folded_rows`]), so that its rows are in [`Row::folded`].
+    folded: Vec<bool>,
 }
 
 /// Where the column of `name` is, when the statement read it.
@@ -430,11 +433,13 @@ async fn fetch(
             Decode::Field(field.kind),
         );
     }
-    for select in &node.select {
+    let mut folded_relations = vec![false; node.select.len()];
+    for (select, folded) in node.select.iter().zip(folded_relations.iter_mut()) {
         let Select::Relation { field, node, .. } = select else {
             continue;
         };
         let field = scope.field(coll, field)?;
+        *folded = true;
         if let Some(expr) = folded_keys(scope, coll, alias, field, node)? {
             push(
                 &mut stmt,
@@ -451,6 +456,8 @@ async fn fetch(
                 Slot::FoldedRows,
                 Decode::Field(FieldKind::Text),
             );
+        } else {
+            *folded = false;
         }
     }
     for select in &node.select {
@@ -538,7 +545,11 @@ async fn fetch(
             relations: Vec::new(),
         });
     }
-    Ok(Rows { names, rows: out })
+    Ok(Rows {
+        names,
+        rows: out,
+        folded: folded_relations,
+    })
 }
 
 /// The keys of an o2m relation as one JSON-array column of the parent's statement, when
@@ -917,7 +928,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
         if rows.rows.is_empty() {
             return Ok(());
         }
-        for select in &node.select {
+        for (n, select) in node.select.iter().enumerate() {
             let Select::Relation {
                 field, node: child, ..
             } = select
@@ -928,9 +939,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                 return Err(Error::query("Max relational depth exceeded"));
             }
             let f = scope.field(coll, field)?;
-            if fold_target(scope, coll, f, child)?.is_some()
-                || (shape == Shape::Json && rows_fold(scope, coll, f, child)?.is_some())
-            {
+            if rows.folded.get(n).copied().unwrap_or(false) {
                 for row in rows.rows.iter_mut() {
                     let folded = row
                         .folded

@@ -136,7 +136,7 @@ impl PlainCache {
     }
 
     /// Whether a plan of `query` would be kept: longer documents are planned per request.
-    pub fn keeps(&self, query: &str) -> bool {
+    fn keeps(&self, query: &str) -> bool {
         query.len() <= CACHED_TEXT
     }
 

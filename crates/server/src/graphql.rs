@@ -121,26 +121,22 @@ async fn execute(
     {
         return json_body(body);
     }
-    let planned = plain && cached.is_none();
-    // The text is the cache's key; the parse borrows the request, so it is copied first.
-    let text = (planned && state.plans.keeps(&request.query)).then(|| request.query.clone());
     let mut root_keys = Vec::new();
+    let mut planned = None;
     if let Ok(doc) = request.parsed_query() {
-        if planned
-            && let Some(plan) =
-                schema::Plain::plan(&state.schema_catalog, doc, operation_name.as_deref())
-        {
-            let plan = Arc::new(plan);
-            if let Some(text) = &text {
-                state
-                    .plans
-                    .insert(text, operation_name.as_deref(), Arc::clone(&plan));
-            }
-            if let Some(body) = plan.answer(&state.items, &acc).await {
-                return json_body(body);
-            }
-        }
         root_keys = schema::document::root_keys(doc, operation_name.as_deref());
+        if plain && cached.is_none() {
+            planned = schema::Plain::plan(&state.schema_catalog, doc, operation_name.as_deref());
+        }
+    }
+    if let Some(plan) = planned {
+        let plan = Arc::new(plan);
+        state
+            .plans
+            .insert(&request.query, operation_name.as_deref(), Arc::clone(&plan));
+        if let Some(body) = plan.answer(&state.items, &acc).await {
+            return json_body(body);
+        }
     }
     let mut response = state.schema.execute(request.data(acc)).await;
     if let async_graphql::Value::Object(data) = &mut response.data
