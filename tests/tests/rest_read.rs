@@ -578,3 +578,66 @@ both!(
         }
     }
 );
+
+both!(
+    json_columns_read_as_their_stored_values_serialise,
+    |app| async move {
+        // A JSON column is copied into a list as text when that is what its value
+        // serialises to, and parsed otherwise. Whatever the stored spelling (PostgreSQL's
+        // jsonb spacing, escapes serde_json writes differently, numbers it prints its own
+        // way, a repeated key), the list answers the value, as the export that builds it.
+        seed(&app).await;
+        let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+        let mut stored = vec![
+            r#"{"async": false, "method": "POST", "return": "$last"}"#,
+            r#"{"a":[1,[],{},{"b":null}],"c":"tab\t\u0001 é ☃"}"#,
+            "  {\n  \"x\" :\t[ 1 , 2 ] }  ",
+            r#"{"slash":"a\/b","e":"\u00e9","emoji":"\ud83d\ude00","upper":"\u001B"}"#,
+            r#"{"float":1.5,"whole":2.0,"exp":1e3,"neg":-0,"big":18446744073709551616}"#,
+            r#"{"dup":1,"other":true,"dup":2}"#,
+            r#"[1,"two",3]"#,
+            r#""a string""#,
+            "null",
+        ];
+        if !pg {
+            // Only SQLite's text column holds text that is not JSON: read as that string.
+            stored.extend(["not json", "{\"open\": 1"]);
+        }
+        let id = fid(1);
+        for text in stored {
+            let literal = text.replace('\'', "''");
+            let cast = if pg { "::json" } else { "" };
+            app.exec(
+                &format!("UPDATE directus_flows SET options = '{literal}' WHERE id = '{id}'"),
+                &format!("UPDATE directus_flows SET options = '{literal}'{cast} WHERE id = '{id}'"),
+            )
+            .await;
+            let value = if text == "null" {
+                Value::Null
+            } else {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+            };
+            let path = format!("/flows?fields=id,options&filter[id][_eq]={id}");
+            let listed = send(&app, "GET", &path, None, Some(e2e::ADMIN_TOKEN)).await;
+            assert_eq!(listed.status, 200, "{text}: {}", listed.text);
+            assert_eq!(
+                listed.text,
+                json!({"data": [{"id": id, "options": value}]}).to_string(),
+                "{text}"
+            );
+            let exported = send(
+                &app,
+                "GET",
+                &format!("{path}&export=json"),
+                None,
+                Some(e2e::ADMIN_TOKEN),
+            )
+            .await;
+            assert_eq!(
+                exported.json(),
+                json!([{"id": id, "options": value}]),
+                "{text}"
+            );
+        }
+    }
+);

@@ -11,6 +11,7 @@ mod flow_graph;
 pub mod hooks;
 pub mod introspect;
 pub mod items;
+pub mod json_text;
 pub mod params;
 pub mod permissions;
 pub mod query;
@@ -19,6 +20,7 @@ pub mod read;
 pub mod schedule;
 pub mod sql;
 pub mod statement;
+pub mod wire;
 
 pub use accountability::Accountability;
 pub use catalog::Catalog;

@@ -387,11 +387,21 @@ pub enum Decode {
     Float,
     /// JSON text produced by `json_path_value`.
     JsonText,
+    /// An o2m relation's keys read inside the parent's statement, as the text of a JSON
+    /// array: a typed array on PostgreSQL ([`crate::wire::key_array`]), JSON on SQLite.
+    KeyArray,
 }
 
 /// Reads column `idx` of a row as the JSON value clients see.
 pub fn decode(backend: DbBackend, row: &QueryResult, idx: usize, how: Decode) -> Result<Value> {
     let pg = backend == DbBackend::Postgres;
+    if pg {
+        if let Some(value) = crate::wire::decode_pg(row, idx, how) {
+            return value;
+        }
+    } else if crate::wire::null_sqlite(row, idx) {
+        return Ok(Value::Null);
+    }
     let v = match how {
         Decode::Field(FieldKind::Uuid) if pg => row
             .try_get_by_index::<Option<uuid::Uuid>>(idx)?
@@ -400,6 +410,10 @@ pub fn decode(backend: DbBackend, row: &QueryResult, idx: usize, how: Decode) ->
             .try_get_by_index::<Option<DateTime<Utc>>>(idx)?
             .map(|t| Value::from(format_timestamp(t))),
         Decode::Field(FieldKind::Json) if pg => row.try_get_by_index::<Option<Value>>(idx)?,
+        Decode::KeyArray if pg => Some(Value::String(crate::wire::key_array(row, idx)?)),
+        Decode::KeyArray => row
+            .try_get_by_index::<Option<String>>(idx)?
+            .map(Value::from),
         Decode::Field(FieldKind::Json) | Decode::JsonText => row
             .try_get_by_index::<Option<String>>(idx)?
             .map(|s| serde_json::from_str(&s).unwrap_or(Value::String(s))),
