@@ -9,6 +9,7 @@ mod filters;
 pub mod ops;
 pub mod plan;
 mod redact;
+mod row_id;
 mod runlog;
 pub mod runner;
 mod schedule;

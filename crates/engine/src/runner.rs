@@ -131,8 +131,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             put(&mut chain, &op.key, Value::Null);
             last_is_trigger = false;
             steps.push(Step {
-                operation: op.id.clone(),
-                key: op.key.clone(),
+                operation: op.id.to_string(),
+                key: op.key.to_string(),
                 status: Status::Unknown,
                 options: Value::Null,
                 output: Value::Null,
@@ -185,8 +185,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         last_is_trigger = false;
         last_rejection = output.err();
         steps.push(Step {
-            operation: op.id.clone(),
-            key: op.key.clone(),
+            operation: op.id.to_string(),
+            key: op.key.to_string(),
             status,
             options,
             output: value,
@@ -197,7 +197,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         next = match status {
             Status::Resolve => op.resolve,
             _ => op.reject,
-        };
+        }
+        .map(|at| at as usize);
     }
     if last_is_trigger {
         copy_trigger_to_last(&mut chain);
