@@ -651,7 +651,16 @@ fn folded_keys(
         // key in a `string_agg` cost PostgreSQL a tenth more per 25-flow list, and an array
         // built from an ordered subquery keeps that order without an ordered aggregate.
         DbBackend::Postgres => {
-            sub.expr(key.clone()).order_by_expr(key, Order::Asc);
+            // Text and integer keys are cast to one element type each, so that the array
+            // reads the same whatever the column was declared as (`varchar`, `smallint`...).
+            let element = match target.pk_field().kind {
+                FieldKind::Integer | FieldKind::BigInteger => {
+                    sql::custom(scope.backend, "CAST($1 AS bigint)", [key.clone()])
+                }
+                FieldKind::String => sql::custom(scope.backend, "CAST($1 AS text)", [key.clone()]),
+                _ => key.clone(),
+            };
+            sub.expr(element).order_by_expr(key, Order::Asc);
             sql::custom(scope.backend, "ARRAY($1)", [nest(sub)])
         }
         // Written as serde_json writes the array, so a response can take the text as it is.

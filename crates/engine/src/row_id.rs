@@ -35,6 +35,20 @@ impl RowId {
     }
 }
 
+impl RowId {
+    /// The id as text, without the formatting machinery `to_string` goes through: a run
+    /// records each step's operation id.
+    pub fn text(&self) -> String {
+        match self {
+            RowId::Uuid(id) => id
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_owned(),
+            RowId::Text(text) => text.to_string(),
+        }
+    }
+}
+
 impl From<String> for RowId {
     fn from(text: String) -> Self {
         match RowId::new(&text) {
@@ -102,6 +116,7 @@ mod tests {
         ] {
             let id = RowId::new(text);
             assert_eq!(id.to_string(), text);
+            assert_eq!(id.text(), text);
             assert!(id == *text, "{text}");
             assert_eq!(RowId::from(text.to_string()), id);
             assert_eq!(

@@ -131,7 +131,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             put(&mut chain, &op.key, Value::Null);
             last_is_trigger = false;
             steps.push(Step {
-                operation: op.id.to_string(),
+                operation: op.id.text(),
                 key: op.key.to_string(),
                 status: Status::Unknown,
                 options: Value::Null,
@@ -185,7 +185,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         last_is_trigger = false;
         last_rejection = output.err();
         steps.push(Step {
-            operation: op.id.to_string(),
+            operation: op.id.text(),
             key: op.key.to_string(),
             status,
             options,
