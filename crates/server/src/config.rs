@@ -34,6 +34,10 @@ pub struct Config {
         global = true
     )]
     pub database_url: String,
+    /// Most PostgreSQL connections (Directus's `DB_POOL__MAX`); twice the cores, at least
+    /// four, when unset.
+    #[arg(long = "db-pool-max", env = "DB_POOL__MAX", global = true)]
+    pub db_pool_max: Option<u32>,
     #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 8055, global = true)]

@@ -11,14 +11,41 @@ use domain::sql::uuid_value;
 /// How long a pooled connection may sit idle before it is pinged on checkout.
 const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Opens the database, creating a SQLite file when missing, and applies every migration.
+/// Opens the database with the default pool ([`pool_size`]).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    connect_with(url, None).await
+}
+
+/// PostgreSQL connections kept by default: twice the cores this process may use, at least
+/// four and at most 32.
+///
+/// sqlx's default of ten let ten PostgreSQL backends compete with the server for the CPU
+/// under load. With four on a two-core machine, requests queue for a connection in order
+/// instead of being time-sliced by the kernel: on the 25-flow REST and GraphQL lists the
+/// p99 went from 10 to 11 ms down to about 8 ms at the same throughput (pairwise, three
+/// rounds). Directus's `DB_POOL__MAX` sets it.
+pub fn pool_size() -> u32 {
+    pool_size_for(std::thread::available_parallelism().map_or(2, usize::from))
+}
+
+fn pool_size_for(cores: usize) -> u32 {
+    u32::try_from(cores.saturating_mul(2).clamp(4, 32)).unwrap_or(4)
+}
+
+/// Opens the database, creating a SQLite file when missing, and applies every migration.
+/// `pool_max` bounds PostgreSQL's pool ([`pool_size`] when `None`); SQLite keeps its one
+/// writing connection ([`read_pool`]).
+pub async fn connect_with(
+    url: &str,
+    pool_max: Option<u32>,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}mode=rwc")
     } else {
         url.to_string()
     };
+    let postgres = url.starts_with("postgres");
     let mut options = ConnectOptions::new(url);
     options.sqlx_logging(false);
     // sqlx pings a connection on every checkout by default: one more round trip per
@@ -26,6 +53,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
     // connection idle long enough for a server, proxy or firewall to have dropped it is
     // checked.
     options.test_before_acquire_if_idle_for(IDLE_BEFORE_PING);
+    if postgres {
+        options.max_connections(pool_max.unwrap_or_else(pool_size).max(1));
+    }
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers proceed while a write transaction is open.
@@ -174,4 +204,15 @@ fn placeholders(backend: DbBackend, sql: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_pool_is_twice_the_cores_from_four_to_thirty_two() {
+        let sizes: Vec<u32> = [1, 2, 3, 8, 16, 17, 256].map(pool_size_for).to_vec();
+        assert_eq!(sizes, [4, 4, 6, 16, 32, 32, 32]);
+    }
 }

@@ -71,7 +71,7 @@ async fn serve() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let database = db::connect(&config.database_url)
+    let database = db::connect_with(&config.database_url, config.db_pool_max)
         .await
         .with_context(|| format!("opening database {}", config.database_url))?;
     if let Some(token) = db::ensure_admin(
