@@ -618,14 +618,15 @@ async fn fetch(
     })
 }
 
-/// The keys of an o2m relation as one JSON-array column of the parent's statement, when
+/// The keys of an o2m relation as one array column of the parent's statement, when
 /// the relation is read as bare keys with no arguments of its own: what `*` shows for an
 /// o2m alias (`"operations": ["<id>", ...]`), so on every default REST list.
 ///
 /// A correlated subquery on the indexed foreign key replaces the second statement the
 /// relation would otherwise cost, which was 14 % of a 25-flow list's instructions on
-/// SQLite (statement built, run and decoded row by row). The array comes as JSON text,
-/// which a response written as JSON ([`Shape::Json`]) copies as it is. The keys come in
+/// SQLite (statement built, run and decoded row by row). The array comes as JSON text from
+/// SQLite and as a typed array from PostgreSQL ([`Decode::KeyArray`]); a response written as
+/// JSON ([`Shape::Json`]) copies the text as it is. The keys come in
 /// primary-key order, as the separate statement sorts them. Keys of other kinds than text,
 /// uuid and integers, and any filter, sort, search, window or permission rule on the
 /// relation, keep the separate statement.
@@ -648,8 +649,8 @@ fn folded_keys(
     let nest = |sub| Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(sub)));
     Ok(Some(match scope.backend {
         // A typed array ([`wire::key_array`] writes it as JSON): `to_json(key)::text` per
-        // key in a `string_agg` cost PostgreSQL a tenth more per 25-flow list, and an array
-        // built from an ordered subquery keeps that order without an ordered aggregate.
+        // key in a `string_agg` was a quarter of PostgreSQL's time on a 25-flow list, and
+        // an array built from an ordered subquery keeps that order.
         DbBackend::Postgres => {
             // Text and integer keys are cast to one element type each, so that the array
             // reads the same whatever the column was declared as (`varchar`, `smallint`...).

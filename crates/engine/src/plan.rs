@@ -548,6 +548,15 @@ mod tests {
     }
 
     #[test]
+    fn the_static_type_names_are_the_registry_s() {
+        let mut registered = crate::ops::Registry::builtin().kinds();
+        registered.sort_unstable();
+        assert_eq!(registered, KINDS);
+        assert!(matches!(kind("log".to_string()), Cow::Borrowed("log")));
+        assert!(matches!(kind("custom-op".to_string()), Cow::Owned(k) if k == "custom-op"));
+    }
+
+    #[test]
     fn a_dangling_link_skips_the_flow() {
         let row = json!({"id": "f", "operations": [{"id": "a", "key": "k", "type": "log", "resolve": "zzz"}]});
         assert!(matches!(

@@ -99,6 +99,12 @@ impl Registry {
     pub fn get(&self, kind: &str) -> Option<Arc<dyn Operation>> {
         self.ops.get(kind).cloned()
     }
+
+    /// Every type name, for tests that other lists follow the registry.
+    #[cfg(test)]
+    pub(crate) fn kinds(&self) -> Vec<&'static str> {
+        self.ops.keys().copied().collect()
+    }
 }
 
 /// Directus's `optionToObject`: a string is parsed as JSON (invalid JSON rejects), anything
