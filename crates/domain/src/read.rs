@@ -318,52 +318,9 @@ struct Row {
     functions: Map<String, Value>,
     /// The o2m relations read in the same statement, in selection order: key lists, or
     /// rows as JSON text.
-    folded: std::vec::IntoIter<Attached>,
+    folded: std::vec::IntoIter<Cell>,
     /// The relations attached so far, in the order of the selection's relations.
-    relations: Vec<Attached>,
-}
-
-/// One column of a [`Row`].
-enum Cell {
-    Value(Value),
-    /// A JSON column as the text serialising its value writes ([`json_text::compact_into`]),
-    /// in reads written as JSON: copied, where parsing it built a map to serialise and drop.
-    Json(Box<[u8]>),
-}
-
-impl Cell {
-    fn take(&mut self) -> Value {
-        match self {
-            Cell::Value(value) => std::mem::take(value),
-            json => json.to_value(),
-        }
-    }
-
-    fn to_value(&self) -> Value {
-        match self {
-            Cell::Value(value) => value.clone(),
-            // Checked JSON when it was copied.
-            Cell::Json(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
-        }
-    }
-
-    /// The cell as a key to join on ([`id_text`]).
-    fn id_text(&self) -> Option<String> {
-        match self {
-            Cell::Value(value) => id_text(value),
-            Cell::Json(_) => id_text(&self.to_value()),
-        }
-    }
-
-    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
-        match self {
-            Cell::Value(value) => write_value(out, value),
-            Cell::Json(text) => {
-                out.extend_from_slice(text);
-                Ok(())
-            }
-        }
-    }
+    relations: Vec<Cell>,
 }
 
 /// Column `idx`, a JSON field's, in a read written as JSON: its stored text copied when
@@ -374,7 +331,7 @@ fn json_cell(backend: DbBackend, row: &QueryResult, idx: usize) -> Result<Cell> 
         wire::JsonText::Text(text) => {
             let mut out = Vec::with_capacity(text.len());
             if json_text::compact_into(text, &mut out) {
-                return Ok(Cell::Json(out.into_boxed_slice()));
+                return Ok(Cell::Json(out));
             }
         }
         wire::JsonText::Other => {}
@@ -399,27 +356,45 @@ enum Shape {
     Json,
 }
 
-/// A relation attached to a row, in the read's [`Shape`].
+/// A column of a row, or a relation attached to it, in the read's [`Shape`].
 #[derive(Clone)]
-enum Attached {
+enum Cell {
     Value(Value),
-    /// The relation as JSON text: what serialising its value would write.
+    /// JSON text, exactly what serialising the value would write: related rows as they were
+    /// read, or a JSON column copied as stored ([`json_text::compact_into`]) where parsing
+    /// it built a map only to serialise and drop it.
     Json(Vec<u8>),
 }
 
-impl Attached {
+impl Cell {
     fn into_value(self) -> Value {
         match self {
-            Attached::Value(value) => value,
-            // Written by this module from rows it read: always JSON.
-            Attached::Json(text) => serde_json::from_slice(&text).unwrap_or(Value::Null),
+            Cell::Value(value) => value,
+            // Written or checked by this module: always JSON.
+            Cell::Json(text) => serde_json::from_slice(&text).unwrap_or(Value::Null),
+        }
+    }
+
+    fn take(&mut self) -> Value {
+        std::mem::replace(self, Cell::Value(Value::Null)).into_value()
+    }
+
+    fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    /// The cell as a key to join on ([`id_text`]).
+    fn id_text(&self) -> Option<String> {
+        match self {
+            Cell::Value(value) => id_text(value),
+            Cell::Json(_) => id_text(&self.to_value()),
         }
     }
 
     fn write(&self, out: &mut Vec<u8>) -> Result<()> {
         match self {
-            Attached::Value(value) => write_value(out, value),
-            Attached::Json(text) => {
+            Cell::Value(value) => write_value(out, value),
+            Cell::Json(text) => {
                 out.extend_from_slice(text);
                 Ok(())
             }
@@ -596,8 +571,8 @@ async fn fetch(
                         _ => "[]".to_string(),
                     };
                     folded.push(match shape {
-                        Shape::Json => Attached::Json(text.into_bytes()),
-                        Shape::Values => Attached::Value(
+                        Shape::Json => Cell::Json(text.into_bytes()),
+                        Shape::Values => Cell::Value(
                             serde_json::from_str(&text).unwrap_or(Value::Array(Vec::new())),
                         ),
                     });
@@ -1025,7 +1000,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                     let folded = row
                         .folded
                         .next()
-                        .unwrap_or(Attached::Value(Value::Array(Vec::new())));
+                        .unwrap_or(Cell::Value(Value::Array(Vec::new())));
                     row.relations.push(folded);
                 }
                 continue;
@@ -1041,7 +1016,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         .collect::<HashSet<_>>()
                         .into_iter()
                         .collect();
-                    let mut by_id: HashMap<String, Attached> = HashMap::new();
+                    let mut by_id: HashMap<String, Cell> = HashMap::new();
                     for chunk in ids.chunks(IN_CHUNK) {
                         let alias = scope.next_alias();
                         let mut stmt = base_select(scope, target, &alias, &child.args)?;
@@ -1075,9 +1050,9 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                                     Some(writing) => {
                                         let mut text = Vec::new();
                                         finisher.write_any(row, writing, &mut text)?;
-                                        Attached::Json(text)
+                                        Cell::Json(text)
                                     }
-                                    None => Attached::Value(finisher.finish(row)),
+                                    None => Cell::Value(finisher.finish(row)),
                                 };
                                 by_id.insert(id, attached);
                             }
@@ -1087,7 +1062,7 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                         let value = at
                             .and_then(|at| row.columns[at].id_text())
                             .and_then(|id| by_id.get(&id).cloned())
-                            .unwrap_or(Attached::Value(Value::Null));
+                            .unwrap_or(Cell::Value(Value::Null));
                         row.relations.push(value);
                     }
                 }
@@ -1145,10 +1120,10 @@ fn attach_relations<'a, C: ConnectionTrait + Sync>(
                             text.push(b'[');
                             text.extend_from_slice(&items);
                             text.push(b']');
-                            Attached::Json(text)
+                            Cell::Json(text)
                         } else {
                             let items = id.and_then(|id| by_parent.remove(&id)).unwrap_or_default();
-                            Attached::Value(Value::Array(items))
+                            Cell::Value(Value::Array(items))
                         };
                         row.relations.push(attached);
                     }
@@ -1299,7 +1274,7 @@ impl<'n> Finisher<'n> {
                     out.insert(key.clone(), value);
                 }
                 Select::Relation { key, .. } => {
-                    let value = relations.next().map_or(Value::Null, Attached::into_value);
+                    let value = relations.next().map_or(Value::Null, Cell::into_value);
                     out.insert(key.clone(), value);
                 }
                 Select::Function { key, .. } => {

@@ -170,9 +170,8 @@ impl FlowPlan {
     }
 
     /// The index of the operation with this id.
-    pub fn op_index(&self, id: &str) -> Option<usize> {
-        let id = RowId::new(id);
-        self.ops.iter().position(|op| op.id == id)
+    pub fn op_index(&self, id: &RowId) -> Option<usize> {
+        self.ops.iter().position(|op| op.id == *id)
     }
 }
 

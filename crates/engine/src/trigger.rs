@@ -229,10 +229,11 @@ impl Engine {
             return forbidden();
         }
         let plan = self.plan().await;
+        let id = crate::plan::RowId::new(id);
         let found = plan
             .flows
             .values()
-            .find_map(|flow| flow.op_index(id).map(|at| (flow.clone(), at)));
+            .find_map(|flow| flow.op_index(&id).map(|at| (flow.clone(), at)));
         let Some((flow, at)) = found else {
             return forbidden();
         };
