@@ -537,6 +537,11 @@ both!(search_method, |app| async move {
     run(&app, search_method_cases()).await;
 });
 
+/// An admin's GET.
+async fn admin_get(app: &e2e::TestApp, path: &str) -> Response {
+    send(app, "GET", path, None, Some(e2e::ADMIN_TOKEN)).await
+}
+
 both!(
     lists_written_as_json_hold_the_rows_an_export_builds,
     |app| async move {
@@ -552,15 +557,8 @@ both!(
             "name,count(operations),operations.key,operations.flow.count(operations)",
         ] {
             let path = format!("/flows?fields={}&limit=-1&sort=name", enc(fields));
-            let listed = send(&app, "GET", &path, None, Some(e2e::ADMIN_TOKEN)).await;
-            let exported = send(
-                &app,
-                "GET",
-                &format!("{path}&export=json"),
-                None,
-                Some(e2e::ADMIN_TOKEN),
-            )
-            .await;
+            let listed = admin_get(&app, &path).await;
+            let exported = admin_get(&app, &format!("{path}&export=json")).await;
             assert_eq!(listed.status, exported.status, "{fields}: {}", listed.text);
             if listed.status != 200 {
                 assert_eq!(listed.text, exported.text, "{fields}");
@@ -618,21 +616,14 @@ both!(
                 serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
             };
             let path = format!("/flows?fields=id,options&filter[id][_eq]={id}");
-            let listed = send(&app, "GET", &path, None, Some(e2e::ADMIN_TOKEN)).await;
+            let listed = admin_get(&app, &path).await;
             assert_eq!(listed.status, 200, "{text}: {}", listed.text);
             assert_eq!(
                 listed.text,
                 json!({"data": [{"id": id, "options": value}]}).to_string(),
                 "{text}"
             );
-            let exported = send(
-                &app,
-                "GET",
-                &format!("{path}&export=json"),
-                None,
-                Some(e2e::ADMIN_TOKEN),
-            )
-            .await;
+            let exported = admin_get(&app, &format!("{path}&export=json")).await;
             assert_eq!(
                 exported.json(),
                 json!([{"id": id, "options": value}]),

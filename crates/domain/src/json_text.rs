@@ -147,39 +147,37 @@ impl Compactor<'_, '_> {
         Some((start, self.at))
     }
 
-    fn array(&mut self, depth: usize) -> bool {
+    /// Copies `byte` when it is the next token.
+    fn token(&mut self, byte: u8) -> bool {
+        if self.peek() != Some(byte) {
+            return false;
+        }
         self.at += 1;
-        self.out.push(b'[');
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.out.push(b']');
+        self.out.push(byte);
+        true
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.token(b'[');
+        if self.token(b']') {
             return true;
         }
         loop {
             if !self.value(depth) {
                 return false;
             }
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.out.push(b',');
-                }
-                Some(b']') => {
-                    self.at += 1;
-                    self.out.push(b']');
-                    return true;
-                }
-                _ => return false,
+            if self.token(b']') {
+                return true;
+            }
+            if !self.token(b',') {
+                return false;
             }
         }
     }
 
     fn object(&mut self, depth: usize) -> bool {
-        self.at += 1;
-        self.out.push(b'{');
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.out.push(b'}');
+        self.token(b'{');
+        if self.token(b'}') {
             return true;
         }
         let first_key = self.keys.len();
@@ -199,25 +197,14 @@ impl Compactor<'_, '_> {
                 break false;
             }
             self.keys.push(key);
-            if self.peek() != Some(b':') {
+            if !self.token(b':') || !self.value(depth) {
                 break false;
             }
-            self.at += 1;
-            self.out.push(b':');
-            if !self.value(depth) {
-                break false;
+            if self.token(b'}') {
+                break true;
             }
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.out.push(b',');
-                }
-                Some(b'}') => {
-                    self.at += 1;
-                    self.out.push(b'}');
-                    break true;
-                }
-                _ => break false,
+            if !self.token(b',') {
+                break false;
             }
         };
         self.keys.truncate(first_key);

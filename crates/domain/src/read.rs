@@ -601,10 +601,10 @@ async fn fetch(
 /// relation would otherwise cost, which was 14 % of a 25-flow list's instructions on
 /// SQLite (statement built, run and decoded row by row). The array comes as JSON text from
 /// SQLite and as a typed array from PostgreSQL ([`Decode::KeyArray`]); a response written as
-/// JSON ([`Shape::Json`]) copies the text as it is. The keys come in
-/// primary-key order, as the separate statement sorts them. Keys of other kinds than text,
-/// uuid and integers, and any filter, sort, search, window or permission rule on the
-/// relation, keep the separate statement.
+/// JSON ([`Shape::Json`]) copies the text as it is. The keys come in primary-key order, as
+/// the separate statement sorts them. Keys of other kinds than text, uuid and integers, and
+/// any filter, sort, search, window or permission rule on the relation, keep the separate
+/// statement.
 fn folded_keys(
     scope: &Scope<'_>,
     coll: &Collection,
