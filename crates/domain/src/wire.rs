@@ -150,14 +150,16 @@ pub fn key_array(row: &QueryResult, idx: usize) -> Result<String> {
     array_json(bytes).ok_or_else(unreadable)
 }
 
+/// The next big-endian 32-bit word of a binary array.
+fn word(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    let four: [u8; 4] = bytes.get(*at..at.checked_add(4)?)?.try_into().ok()?;
+    *at += 4;
+    Some(u32::from_be_bytes(four))
+}
+
 /// PostgreSQL's binary array (`array_send`): dimensions, a has-nulls flag, the element
 /// type, each dimension's length and lower bound, then each element as a length and bytes.
 fn array_json(bytes: &[u8]) -> Option<String> {
-    fn word(bytes: &[u8], at: &mut usize) -> Option<u32> {
-        let four: [u8; 4] = bytes.get(*at..*at + 4)?.try_into().ok()?;
-        *at += 4;
-        Some(u32::from_be_bytes(four))
-    }
     let mut at = 0;
     let dims = word(bytes, &mut at)?;
     let _has_nulls = word(bytes, &mut at)?;
@@ -198,6 +200,99 @@ fn array_json(bytes: &[u8]) -> Option<String> {
             }
             _ => return None,
         }
+    }
+    (at == bytes.len()).then_some(())?;
+    out.push(']');
+    Some(out)
+}
+
+/// The keys of the objects a [`row_array`] writes, each with whether its column is an
+/// integer (written bare) rather than text (written as a JSON string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowLayout {
+    /// Each key as written before its value (`"key":`), and whether the value is a number.
+    fields: Vec<(String, bool)>,
+}
+
+impl RowLayout {
+    pub fn new<'a>(fields: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
+        RowLayout {
+            fields: fields
+                .into_iter()
+                .map(|(key, number)| {
+                    let mut written = serde_json::to_string(key).unwrap_or_default();
+                    written.push(':');
+                    (written, number)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A PostgreSQL array of rows, each a `text[]` of the layout's columns
+/// (`ARRAY(SELECT ARRAY[CAST(a AS text), ...] ...)`), as the JSON array of objects
+/// serde_json writes for the same rows decoded one by one.
+pub fn row_array(row: &QueryResult, idx: usize, layout: &RowLayout) -> Result<String> {
+    let unreadable = || Error::Internal(format!("column {idx} is not an array of rows"));
+    let pg = row.try_as_pg_row().ok_or_else(unreadable)?;
+    let Some(raw) = binary_cell(pg, idx).ok_or_else(unreadable)? else {
+        return Ok("[]".to_string());
+    };
+    let bytes = raw.as_bytes().map_err(|_| unreadable())?;
+    rows_json(bytes, layout).ok_or_else(unreadable)
+}
+
+/// [`row_array`] on the array's bytes: two dimensions (rows, then the layout's columns) of
+/// text, or none for no rows.
+fn rows_json(bytes: &[u8], layout: &RowLayout) -> Option<String> {
+    let mut at = 0;
+    let dims = word(bytes, &mut at)?;
+    let _has_nulls = word(bytes, &mut at)?;
+    let element = word(bytes, &mut at)?;
+    let rows = match dims {
+        0 => 0,
+        2 => {
+            let rows = word(bytes, &mut at)?;
+            let _lower = word(bytes, &mut at)?;
+            let columns = word(bytes, &mut at)?;
+            let _lower = word(bytes, &mut at)?;
+            (usize::try_from(columns).ok()? == layout.fields.len()).then_some(())?;
+            rows
+        }
+        _ => return None,
+    };
+    if rows > 0 && element != oid::TEXT {
+        return None;
+    }
+    let mut out = String::with_capacity(2 + rows as usize * 16 * (layout.fields.len() + 1));
+    out.push('[');
+    for n in 0..rows {
+        out.push_str(if n == 0 { "{" } else { ",{" });
+        for (c, (key, number)) in layout.fields.iter().enumerate() {
+            if c > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            // A `NULL` element's length is -1.
+            let len = word(bytes, &mut at)?;
+            if len == u32::MAX {
+                out.push_str("null");
+                continue;
+            }
+            let len = usize::try_from(len).ok()?;
+            let cell = std::str::from_utf8(bytes.get(at..at.checked_add(len)?)?).ok()?;
+            at += len;
+            if *number {
+                // An integer's text is its JSON.
+                let digits = cell.strip_prefix('-').unwrap_or(cell);
+                let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                valid.then_some(())?;
+                out.push_str(cell);
+            } else {
+                out.push_str(&serde_json::to_string(cell).ok()?);
+            }
+        }
+        out.push('}');
     }
     (at == bytes.len()).then_some(())?;
     out.push(']');
@@ -299,5 +394,76 @@ mod tests {
         let mut two = good;
         two[3] = 2;
         assert_eq!(array_json(&two), None);
+    }
+
+    /// An array of rows as `array_send` writes `ARRAY(SELECT ARRAY[...] ...)`: text cells,
+    /// `None` for `NULL`.
+    fn rows(cells: &[&[Option<&str>]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let columns = cells.first().map_or(0, |row| row.len()) as u32;
+        let dims: u32 = if cells.is_empty() { 0 } else { 2 };
+        for word in [dims, 0, oid::TEXT] {
+            out.extend_from_slice(&word.to_be_bytes());
+        }
+        if !cells.is_empty() {
+            for word in [cells.len() as u32, 1, columns, 1] {
+                out.extend_from_slice(&word.to_be_bytes());
+            }
+        }
+        for cell in cells.iter().flat_map(|row| row.iter()) {
+            match cell {
+                Some(text) => {
+                    out.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                    out.extend_from_slice(text.as_bytes());
+                }
+                None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn row_arrays_read_as_the_rows_serialise() {
+        let layout = RowLayout::new([("key", false), ("sort", true), ("type", false)]);
+        let bytes = rows(&[
+            &[Some("a"), Some("-12"), Some("log")],
+            &[Some("quote \" back \\ é\n\u{1}"), None, None],
+        ]);
+        let expected = serde_json::json!([
+            {"key": "a", "sort": -12, "type": "log"},
+            {"key": "quote \" back \\ é\n\u{1}", "sort": null, "type": null},
+        ]);
+        assert_eq!(
+            rows_json(&bytes, &layout),
+            Some(serde_json::to_string(&expected).expect("json"))
+        );
+        assert_eq!(rows_json(&rows(&[]), &layout).as_deref(), Some("[]"));
+    }
+
+    #[test]
+    fn malformed_row_arrays_are_refused() {
+        let layout = RowLayout::new([("key", false), ("sort", true)]);
+        let good = rows(&[&[Some("a"), Some("1")]]);
+        assert!(rows_json(&good, &layout).is_some());
+        assert_eq!(
+            rows_json(&good[..good.len() - 1], &layout),
+            None,
+            "cut short"
+        );
+        let mut longer = good.clone();
+        longer.push(0);
+        assert_eq!(rows_json(&longer, &layout), None, "trailing bytes");
+        let one_column = RowLayout::new([("key", false)]);
+        assert_eq!(rows_json(&good, &one_column), None, "another width");
+        for not_integer in ["", "-", "1.5", "1e3", " 1"] {
+            let bytes = rows(&[&[Some("a"), Some(not_integer)]]);
+            assert_eq!(rows_json(&bytes, &layout), None, "{not_integer:?}");
+        }
+        let mut varchar = good.clone();
+        varchar[8..12].copy_from_slice(&oid::VARCHAR.to_be_bytes());
+        assert_eq!(rows_json(&varchar, &layout), None, "element type");
+        let mut flat = good;
+        flat[3] = 1;
+        assert_eq!(rows_json(&flat, &layout), None, "one dimension");
     }
 }
