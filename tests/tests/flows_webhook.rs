@@ -450,5 +450,43 @@ both!(
                 "seen"
             ]
         );
+
+        // A run waiting in its first operation keeps its trigger aside until something
+        // reads the chain, here only the end of the run: the request comes back exactly,
+        // numbers and key order included.
+        let only_naps = FlowBuilder::webhook(3)
+            .method("POST")
+            .option("return", json!("$all"))
+            .op("nap", "sleep", json!({"milliseconds": 1}))
+            .insert(&app)
+            .await;
+        let body = r#"{"z":1.5,"big":18446744073709551615,"neg":-7,"e":1e-7,"s":"\u00e9\n","a":[{"k":null}]}"#;
+        let reply = request(
+            &app,
+            "POST",
+            &format!("{}?n=9", only_naps.url()),
+            Some(body),
+            &[("x-custom", "yes")],
+        )
+        .await;
+        let trigger = trigger_value(
+            &only_naps,
+            "POST",
+            json!({"n": "9"}),
+            serde_json::from_str(body).expect("body"),
+            json!({"x-custom": "yes", "content-type": "application/json"}),
+        );
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.text,
+            json!({
+                "$trigger": trigger,
+                "$last": null,
+                "$accountability": public_accountability(),
+                "$env": {},
+                "nap": null,
+            })
+            .to_string()
+        );
     }
 );

@@ -35,6 +35,11 @@ pub(crate) struct Entry {
     ended: chrono::DateTime<chrono::Utc>,
 }
 
+/// Whether a run of `flow` ends with a revision holding its steps (`accountability: all`).
+pub(crate) fn records_steps(flow: &FlowPlan) -> bool {
+    flow.accountability.as_deref() == Some("all")
+}
+
 /// The log of a finished run, or `None` when the flow keeps none (`accountability: null`).
 pub(crate) fn entry(
     flow: &FlowPlan,
@@ -42,8 +47,8 @@ pub(crate) fn entry(
     acc: Option<&Accountability>,
     env: &Map<String, Value>,
 ) -> Option<Entry> {
-    let mode = flow.accountability.as_deref()?;
-    let revision = (mode == "all").then(|| revision_data(run, env).to_string());
+    flow.accountability.as_ref()?;
+    let revision = records_steps(flow).then(|| revision_data(run, env).to_string());
     Some(Entry {
         flow: flow.id.clone(),
         accountability: acc.cloned(),

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 
 use crate::Engine;
 use crate::error::Rejection;
-use crate::ops::OpContext;
-use crate::plan::FlowPlan;
-use crate::{redact, template};
+use crate::ops::{OpContext, Operation};
+use crate::plan::{FlowPlan, OpPlan};
+use crate::{redact, runlog, template};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +40,7 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub chain: Map<String, Value>,
+    /// Empty unless the flow logs revisions (`accountability: all`), their only reader.
     pub steps: Vec<Step>,
     /// The last executed operation's status; `None` when none ran.
     pub last_status: Option<Status>,
@@ -83,6 +84,8 @@ pub struct Start {
 }
 
 pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
+    // Moved out inside a block so that the box is freed now, not when the run ends: an
+    // async fn keeps a moved-from box allocated until its scope closes.
     let Start {
         flow,
         at,
@@ -90,31 +93,44 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         accountability,
         depth,
         tx,
-    } = *start;
-    let mut chain = Map::new();
+    } = {
+        let start = start;
+        *start
+    };
+    // Room for every operation's key besides the four run entries: a chain that grew by
+    // doubling held up to twice its entries (112 bytes each) while a run slept.
+    let mut chain = Map::with_capacity(4 + flow.ops.len());
+    // `$last` and `$accountability`, and `$trigger` when the first operation does not read
+    // the chain, are filled only once something may read it (see [`Deferred`]); until then
+    // their slots hold `null`, keeping the chain's key order.
+    let first = at.or(flow.root);
+    let (trigger, trigger_text) = if waits_unread(engine, &flow, first) {
+        let text = serde_json::to_string(&trigger).ok();
+        // Dropped here: a shadowed binding would live, and hold its memory, to the end.
+        drop(trigger);
+        (Value::Null, text)
+    } else {
+        (trigger, None)
+    };
     chain.insert("$trigger".into(), trigger);
-    // `$last` starts as the trigger, but the copy is made only once something may read it
-    // (an operation that reads the chain or renders placeholders, or the end of the run).
-    // Until then the slot holds `null`, keeping the chain's key order. A run that starts
-    // with a sleep no longer holds its trigger twice while it waits: about 1 KiB per
-    // in-flight run for a webhook's request.
     chain.insert("$last".into(), Value::Null);
-    let mut last_is_trigger = true;
-    chain.insert(
-        "$accountability".into(),
-        accountability
-            .as_ref()
-            .map(|a| serde_json::to_value(a).unwrap_or(Value::Null))
-            .unwrap_or(Value::Null),
-    );
+    chain.insert("$accountability".into(), Value::Null);
     chain.insert("$env".into(), Value::Object(engine.config().env.clone()));
+    let mut deferred = Deferred {
+        trigger: trigger_text.map(String::into_boxed_str),
+        last: true,
+        accountability: accountability.is_some(),
+    };
     // Kept as a `Value` so that each operation borrows the chain as it is: copying it per
     // operation made a chain of n operations cost O(n²).
     let mut chain = Value::Object(chain);
+    // Steps are read only by the revision a flow with `accountability: all` writes; other
+    // runs skip their copies of each operation's options and output.
+    let record = runlog::records_steps(&flow);
     let mut steps = Vec::new();
     let mut last_status = None;
     let mut last_rejection = None;
-    let mut next = at.or(flow.root);
+    let mut next = first;
     // Each operation runs at most once per run unless the graph loops, which writes refuse;
     // the bound guards plans loaded from rows written behind flowline's back.
     let mut budget = flow.ops.len().saturating_mul(2).max(1);
@@ -125,25 +141,27 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         budget -= 1;
         let Some(op) = flow.ops.get(index) else { break };
         let started = Instant::now();
-        let started_at = domain::sql::format_timestamp(chrono::Utc::now());
+        let started_at = record.then(|| domain::sql::format_timestamp(chrono::Utc::now()));
         let Some(handler) = engine.registry().get(&op.kind) else {
             tracing::warn!(flow = %flow.id, op = %op.key, kind = %op.kind, "no operation of this type; the flow stops");
             put(&mut chain, &op.key, Value::Null);
-            last_is_trigger = false;
-            steps.push(Step {
-                operation: op.id.text(),
-                key: op.key.to_string(),
-                status: Status::Unknown,
-                options: Value::Null,
-                output: Value::Null,
-                started_at,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            });
+            deferred.last = false;
+            if record {
+                steps.push(Step {
+                    operation: op.id.text(),
+                    key: op.key.to_string(),
+                    status: Status::Unknown,
+                    options: Value::Null,
+                    output: Value::Null,
+                    started_at: started_at.unwrap_or_default(),
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                });
+            }
             last_status = Some(Status::Unknown);
             break;
         };
-        if last_is_trigger && (handler.reads_chain() || op.options.has_placeholders()) {
-            copy_trigger_to_last(&mut chain);
+        if op_reads_chain(&*handler, op) {
+            deferred.fill(&mut chain, accountability.as_ref());
         }
         let data = &chain;
         // `log` renders against a redacted copy of the chain, so secrets never reach the log;
@@ -168,7 +186,11 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                     depth,
                     tx: tx.as_ref(),
                 };
-                let result = handler.run(options.clone(), &ctx).await;
+                let (result, options) = if record {
+                    (handler.run(options.clone(), &ctx).await, options)
+                } else {
+                    (handler.run(options, &ctx).await, Value::Null)
+                };
                 let status = if result.is_ok() {
                     Status::Resolve
                 } else {
@@ -177,22 +199,32 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 (status, result, options)
             }
         };
-        let value = match &output {
-            Ok(v) => v.clone(),
-            Err(rejection) => rejection.data.clone(),
+        let value = match output {
+            Ok(v) => {
+                last_rejection = None;
+                v
+            }
+            Err(rejection) => {
+                let data = rejection.data.clone();
+                last_rejection = Some(rejection);
+                data
+            }
         };
-        put(&mut chain, &op.key, value.clone());
-        last_is_trigger = false;
-        last_rejection = output.err();
-        steps.push(Step {
-            operation: op.id.text(),
-            key: op.key.to_string(),
-            status,
-            options,
-            output: value,
-            started_at,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        });
+        if record {
+            put(&mut chain, &op.key, value.clone());
+            steps.push(Step {
+                operation: op.id.text(),
+                key: op.key.to_string(),
+                status,
+                options,
+                output: value,
+                started_at: started_at.unwrap_or_default(),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+        } else {
+            put(&mut chain, &op.key, value);
+        }
+        deferred.last = false;
         last_status = Some(status);
         next = match status {
             Status::Resolve => op.resolve,
@@ -200,9 +232,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         }
         .map(|at| at as usize);
     }
-    if last_is_trigger {
-        copy_trigger_to_last(&mut chain);
-    }
+    deferred.fill(&mut chain, accountability.as_ref());
     let chain = match chain {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -216,12 +246,55 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     }
 }
 
-/// Makes `$last` the trigger, as it is until the first operation has run.
-fn copy_trigger_to_last(chain: &mut Value) {
-    if let Value::Object(map) = chain {
-        let trigger = map.get("$trigger").cloned().unwrap_or(Value::Null);
-        map.insert("$last".into(), trigger);
+/// The chain entries a run fills only once something may read the chain (an operation that
+/// reads it or renders placeholders, or the end of the run). A run that starts with a sleep
+/// holds none of them as JSON values while it waits: its trigger as values was about 1.4 KiB
+/// (a webhook's request with its headers) against 200 bytes as text, `$last` as a second
+/// copy of it as much again, `$accountability` another 1 KiB.
+struct Deferred {
+    /// `$trigger` as JSON text, kept so while the first operation does not read the chain.
+    trigger: Option<Box<str>>,
+    /// `$last` is still the trigger: no operation has run yet.
+    last: bool,
+    /// `$accountability` is still to be written from the run's caller.
+    accountability: bool,
+}
+
+impl Deferred {
+    fn fill(&mut self, chain: &mut Value, accountability: Option<&Accountability>) {
+        let Value::Object(map) = chain else { return };
+        if let Some(text) = self.trigger.take() {
+            // The text is serde_json's own writing of a value, so it reads back the same.
+            let trigger = serde_json::from_str(&text).unwrap_or(Value::Null);
+            map.insert("$trigger".into(), trigger);
+        }
+        if std::mem::take(&mut self.last) {
+            let trigger = map.get("$trigger").cloned().unwrap_or(Value::Null);
+            map.insert("$last".into(), trigger);
+        }
+        if std::mem::take(&mut self.accountability) {
+            let value = accountability
+                .and_then(|a| serde_json::to_value(a).ok())
+                .unwrap_or(Value::Null);
+            map.insert("$accountability".into(), value);
+        }
     }
+}
+
+/// Whether the run starts with an operation that does not read the chain, such as a sleep:
+/// only then is keeping the trigger as text worth its writing and reading back.
+fn waits_unread(engine: &Engine, flow: &FlowPlan, first: Option<usize>) -> bool {
+    let Some(op) = first.and_then(|at| flow.ops.get(at)) else {
+        return false;
+    };
+    engine
+        .registry()
+        .get(&op.kind)
+        .is_some_and(|handler| !op_reads_chain(&*handler, op))
+}
+
+fn op_reads_chain(handler: &dyn Operation, op: &OpPlan) -> bool {
+    handler.reads_chain() || op.options.has_placeholders()
 }
 
 /// Enters an operation's value into the chain under its key and as `$last`.

@@ -105,12 +105,14 @@ impl Operation for Sleep {
         options: Value,
         _ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
+        // Read before the future is built, so that a sleeping run does not hold its options.
+        let ms = match options.get("milliseconds") {
+            Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+            Some(Value::String(s)) => s.trim().parse::<f64>().unwrap_or(0.0),
+            _ => 0.0,
+        };
+        drop(options);
         Box::pin(async move {
-            let ms = match options.get("milliseconds") {
-                Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
-                Some(Value::String(s)) => s.trim().parse::<f64>().unwrap_or(0.0),
-                _ => 0.0,
-            };
             if ms.is_finite() && ms > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
             }
