@@ -656,17 +656,18 @@ fn folded_keys(
     }))
 }
 
-/// The rows of an o2m relation as one column of JSON text in the parent's statement, when
-/// the response only serialises them ([`Shape::Json`]) and the database writes each of
-/// them exactly as [`Finisher::write`] would: `{ flows { operations { key type } } }`.
+/// The rows of an o2m relation as one column of the parent's statement, when the response
+/// only serialises them ([`Shape::Json`]): `{ flows { operations { key type } } }`. SQLite
+/// writes each row as JSON text exactly as [`Finisher::write`] would; PostgreSQL answers an
+/// array of text arrays that [`wire::row_array`] writes so.
 ///
 /// A correlated subquery on the indexed foreign key replaces the relation's own statement:
 /// one round trip instead of two, and no per-cell decoding of the related rows, which were
 /// most of a GraphQL list of flows with their operations. It applies when the relation
 /// takes only a limit (its rows in primary-key order, as the separate statement sorts
-/// them), selects only columns whose JSON the database writes byte for byte as serde_json
-/// does (text, uuids, integers: not JSON, dates, floats, decimals or booleans, which
-/// flowline formats itself), under plain identifiers, and no permission rule narrows it.
+/// them), selects only columns whose JSON is their text, quoted or bare (text, uuids,
+/// integers: not JSON, dates, floats, decimals or booleans, which flowline formats itself),
+/// under plain identifiers, and no permission rule narrows it.
 fn folded_rows(
     scope: &Scope<'_>,
     coll: &Collection,

@@ -18,61 +18,75 @@ const PAYLOAD_KEYS: &[&str] = &[
     "ai_openai_compatible_api_key",
 ];
 
-/// Redacts `**.headers.authorization`, `**.headers.cookie`, `**.query.access_token` and the
-/// secret `**.payload.*` keys, at any depth.
+/// A copy of `value` with its secrets redacted (see [`redact_secrets`]).
 pub fn secrets(value: &Value) -> Value {
+    let mut copy = value.clone();
+    redact_secrets(&mut copy);
+    copy
+}
+
+/// Redacts `**.headers.authorization`, `**.headers.cookie`, `**.query.access_token` and the
+/// secret `**.payload.*` keys, at any depth, in place: a run's log redacts its own copy of
+/// the chain rather than a copy per rule.
+pub fn redact_secrets(value: &mut Value) {
     match value {
         Value::Object(obj) => {
-            let mut out = Map::with_capacity(obj.len());
-            for (key, child) in obj {
-                let redacted = match (key.as_str(), child) {
-                    ("headers", Value::Object(h)) => {
-                        Some(redact_keys(h, &["authorization", "cookie"]))
-                    }
-                    ("query", Value::Object(q)) => Some(redact_keys(q, &["access_token"])),
-                    ("payload", Value::Object(p)) => Some(redact_keys(p, PAYLOAD_KEYS)),
+            for (key, child) in obj.iter_mut() {
+                let keys: Option<&[&str]> = match key.as_str() {
+                    "headers" => Some(&["authorization", "cookie"]),
+                    "query" => Some(&["access_token"]),
+                    "payload" => Some(PAYLOAD_KEYS),
                     _ => None,
                 };
-                out.insert(key.clone(), redacted.unwrap_or_else(|| secrets(child)));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(secrets).collect()),
-        other => other.clone(),
-    }
-}
-
-fn redact_keys(obj: &Map<String, Value>, keys: &[&str]) -> Value {
-    let mut out = Map::with_capacity(obj.len());
-    for (key, child) in obj {
-        if keys.contains(&key.as_str()) {
-            out.insert(key.clone(), Value::from(REDACTED));
-        } else {
-            out.insert(key.clone(), secrets(child));
-        }
-    }
-    Value::Object(out)
-}
-
-/// Replaces every occurrence of an allow-listed environment value in strings.
-pub fn env_values(value: &Value, env: &Map<String, Value>) -> Value {
-    match value {
-        Value::String(s) => {
-            let mut text = s.clone();
-            for (name, v) in env {
-                if let Some(secret) = v.as_str().filter(|v| !v.is_empty()) {
-                    text = text.replace(secret, &format!("--redacted:{name}--"));
+                match (keys, child) {
+                    (Some(keys), Value::Object(inner)) => redact_keys(inner, keys),
+                    (_, child) => redact_secrets(child),
                 }
             }
-            Value::String(text)
         }
-        Value::Object(obj) => Value::Object(
-            obj.iter()
-                .map(|(k, v)| (k.clone(), env_values(v, env)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| env_values(v, env)).collect()),
-        other => other.clone(),
+        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
+    }
+}
+
+fn redact_keys(obj: &mut Map<String, Value>, keys: &[&str]) {
+    for (key, child) in obj.iter_mut() {
+        if keys.contains(&key.as_str()) {
+            *child = Value::from(REDACTED);
+        } else {
+            redact_secrets(child);
+        }
+    }
+}
+
+/// Replaces every occurrence of an allow-listed environment value in strings, in place.
+/// Without such values (no `FLOWS_ENV_ALLOW_LIST`, the default) nothing is walked.
+pub fn redact_env(value: &mut Value, env: &Map<String, Value>) {
+    let marks: Vec<(&str, String)> = env
+        .iter()
+        .filter_map(|(name, v)| {
+            v.as_str()
+                .filter(|v| !v.is_empty())
+                .map(|secret| (secret, format!("--redacted:{name}--")))
+        })
+        .collect();
+    if !marks.is_empty() {
+        replace_marks(value, &marks);
+    }
+}
+
+fn replace_marks(value: &mut Value, marks: &[(&str, String)]) {
+    match value {
+        Value::String(text) => {
+            for (secret, mark) in marks {
+                if text.contains(secret) {
+                    *text = text.replace(secret, mark);
+                }
+            }
+        }
+        Value::Object(obj) => obj.values_mut().for_each(|v| replace_marks(v, marks)),
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_marks(v, marks)),
+        _ => {}
     }
 }
 
@@ -100,9 +114,12 @@ mod tests {
     fn env_values_are_named() {
         let env = json!({"API_KEY": "s3cret"});
         let env = env.as_object().cloned().unwrap_or_default();
+        let mut value = json!({"url": "https://x/?k=s3cret", "list": ["s3cret s3cret", 1]});
+        redact_env(&mut value, &env);
         assert_eq!(
-            env_values(&json!({"url": "https://x/?k=s3cret"}), &env),
-            json!({"url": "https://x/?k=--redacted:API_KEY--"})
+            value,
+            json!({"url": "https://x/?k=--redacted:API_KEY--",
+                   "list": ["--redacted:API_KEY-- --redacted:API_KEY--", 1]})
         );
     }
 }

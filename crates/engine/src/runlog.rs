@@ -57,7 +57,8 @@ pub(crate) fn entry(
     })
 }
 
-/// The steps, outputs and final chain, with secrets and `$env` values redacted.
+/// The steps, outputs and final chain, with secrets and `$env` values redacted: each
+/// redacted in place in the one copy the log needs.
 fn revision_data(run: &Run, env: &Map<String, Value>) -> Value {
     let steps: Vec<Value> = run
         .steps
@@ -66,14 +67,19 @@ fn revision_data(run: &Run, env: &Map<String, Value>) -> Value {
             let mut step = serde_json::to_value(s).unwrap_or(Value::Null);
             // Outputs are chain data: redacted like the chain.
             if let Some(output) = step.get_mut("output") {
-                *output = redact::secrets(output);
+                redact::redact_secrets(output);
             }
             step
         })
         .collect();
+    let mut steps = Value::Array(steps);
+    redact::redact_env(&mut steps, env);
+    let mut data = Value::Object(run.chain.clone());
+    redact::redact_secrets(&mut data);
+    redact::redact_env(&mut data, env);
     json!({
-        "steps": redact::env_values(&Value::Array(steps), env),
-        "data": redact::env_values(&redact::secrets(&Value::Object(run.chain.clone())), env),
+        "steps": steps,
+        "data": data,
     })
 }
 

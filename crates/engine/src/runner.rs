@@ -104,14 +104,15 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     // the chain, are filled only once something may read it (see [`Deferred`]); until then
     // their slots hold `null`, keeping the chain's key order.
     let first = at.or(flow.root);
-    let (trigger, trigger_text) = if waits_unread(engine, &flow, first) {
-        let text = serde_json::to_string(&trigger).ok();
-        // Dropped here: a shadowed binding would live, and hold its memory, to the end.
-        drop(trigger);
-        (Value::Null, text)
-    } else {
-        (trigger, None)
-    };
+    let (trigger, trigger_text) =
+        match waits_unread(engine, &flow, first).then(|| serde_json::to_string(&trigger)) {
+            Some(Ok(text)) => {
+                // Dropped here: a shadowed binding would live, and hold its memory, to the end.
+                drop(trigger);
+                (Value::Null, Some(text))
+            }
+            _ => (trigger, None),
+        };
     chain.insert("$trigger".into(), trigger);
     chain.insert("$last".into(), Value::Null);
     chain.insert("$accountability".into(), Value::Null);
