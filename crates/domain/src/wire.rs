@@ -141,13 +141,24 @@ pub fn null_sqlite(row: &QueryResult, idx: usize) -> bool {
 /// A PostgreSQL array of keys (uuid, text or integers, no `NULL`s: primary keys) as the
 /// text serde_json writes for the same keys decoded one by one.
 pub fn key_array(row: &QueryResult, idx: usize) -> Result<String> {
-    let unreadable = || Error::Internal(format!("column {idx} is not an array of keys"));
+    array_column(row, idx, "keys", array_json)
+}
+
+/// Array column `idx` of a PostgreSQL row written as JSON by `json` from its binary bytes;
+/// `NULL` is an empty array.
+fn array_column(
+    row: &QueryResult,
+    idx: usize,
+    what: &str,
+    json: impl FnOnce(&[u8]) -> Option<String>,
+) -> Result<String> {
+    let unreadable = || Error::Internal(format!("column {idx} is not an array of {what}"));
     let pg = row.try_as_pg_row().ok_or_else(unreadable)?;
     let Some(raw) = binary_cell(pg, idx).ok_or_else(unreadable)? else {
         return Ok("[]".to_string());
     };
     let bytes = raw.as_bytes().map_err(|_| unreadable())?;
-    array_json(bytes).ok_or_else(unreadable)
+    json(bytes).ok_or_else(unreadable)
 }
 
 /// The next big-endian 32-bit word of a binary array.
@@ -157,22 +168,32 @@ fn word(bytes: &[u8], at: &mut usize) -> Option<u32> {
     Some(u32::from_be_bytes(four))
 }
 
-/// PostgreSQL's binary array (`array_send`): dimensions, a has-nulls flag, the element
-/// type, each dimension's length and lower bound, then each element as a length and bytes.
-fn array_json(bytes: &[u8]) -> Option<String> {
-    let mut at = 0;
-    let dims = word(bytes, &mut at)?;
-    let _has_nulls = word(bytes, &mut at)?;
-    let element = word(bytes, &mut at)?;
-    let count = match dims {
-        0 => 0,
-        1 => {
-            let count = word(bytes, &mut at)?;
-            let _lower = word(bytes, &mut at)?;
-            count
+/// The header of PostgreSQL's binary array (`array_send`) of `RANK` dimensions: the number
+/// of dimensions, a has-nulls flag, the element type, then each dimension's length and
+/// lower bound. Answers the element type and the lengths; an empty array has no dimensions,
+/// and its lengths are zero. Each element follows as a length and bytes.
+fn array_header<const RANK: usize>(bytes: &[u8], at: &mut usize) -> Option<(u32, [u32; RANK])> {
+    let dims = word(bytes, at)?;
+    let _has_nulls = word(bytes, at)?;
+    let element = word(bytes, at)?;
+    let mut lengths = [0; RANK];
+    match usize::try_from(dims).ok()? {
+        0 => {}
+        rank if rank == RANK => {
+            for length in &mut lengths {
+                *length = word(bytes, at)?;
+                let _lower = word(bytes, at)?;
+            }
         }
         _ => return None,
-    };
+    }
+    Some((element, lengths))
+}
+
+/// A one-dimensional array of keys ([`key_array`]).
+fn array_json(bytes: &[u8]) -> Option<String> {
+    let mut at = 0;
+    let (element, [count]) = array_header::<1>(bytes, &mut at)?;
     let mut out = String::with_capacity(2 + count as usize * 39);
     out.push('[');
     for n in 0..count {
@@ -233,35 +254,15 @@ impl RowLayout {
 /// (`ARRAY(SELECT ARRAY[CAST(a AS text), ...] ...)`), as the JSON array of objects
 /// serde_json writes for the same rows decoded one by one.
 pub fn row_array(row: &QueryResult, idx: usize, layout: &RowLayout) -> Result<String> {
-    let unreadable = || Error::Internal(format!("column {idx} is not an array of rows"));
-    let pg = row.try_as_pg_row().ok_or_else(unreadable)?;
-    let Some(raw) = binary_cell(pg, idx).ok_or_else(unreadable)? else {
-        return Ok("[]".to_string());
-    };
-    let bytes = raw.as_bytes().map_err(|_| unreadable())?;
-    rows_json(bytes, layout).ok_or_else(unreadable)
+    array_column(row, idx, "rows", |bytes| rows_json(bytes, layout))
 }
 
 /// [`row_array`] on the array's bytes: two dimensions (rows, then the layout's columns) of
 /// text, or none for no rows.
 fn rows_json(bytes: &[u8], layout: &RowLayout) -> Option<String> {
     let mut at = 0;
-    let dims = word(bytes, &mut at)?;
-    let _has_nulls = word(bytes, &mut at)?;
-    let element = word(bytes, &mut at)?;
-    let rows = match dims {
-        0 => 0,
-        2 => {
-            let rows = word(bytes, &mut at)?;
-            let _lower = word(bytes, &mut at)?;
-            let columns = word(bytes, &mut at)?;
-            let _lower = word(bytes, &mut at)?;
-            (usize::try_from(columns).ok()? == layout.fields.len()).then_some(())?;
-            rows
-        }
-        _ => return None,
-    };
-    if rows > 0 && element != oid::TEXT {
+    let (element, [rows, columns]) = array_header::<2>(bytes, &mut at)?;
+    if rows > 0 && (element != oid::TEXT || usize::try_from(columns).ok()? != layout.fields.len()) {
         return None;
     }
     let mut out = String::with_capacity(2 + rows as usize * 16 * (layout.fields.len() + 1));

@@ -143,20 +143,21 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         let Some(op) = flow.ops.get(index) else { break };
         let started = Instant::now();
         let started_at = record.then(|| domain::sql::format_timestamp(chrono::Utc::now()));
+        let step = |status, options, output| Step {
+            operation: op.id.text(),
+            key: op.key.to_string(),
+            status,
+            options,
+            output,
+            started_at: started_at.unwrap_or_default(),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        };
         let Some(handler) = engine.registry().get(&op.kind) else {
             tracing::warn!(flow = %flow.id, op = %op.key, kind = %op.kind, "no operation of this type; the flow stops");
             put(&mut chain, &op.key, Value::Null);
             deferred.last = false;
             if record {
-                steps.push(Step {
-                    operation: op.id.text(),
-                    key: op.key.to_string(),
-                    status: Status::Unknown,
-                    options: Value::Null,
-                    output: Value::Null,
-                    started_at: started_at.unwrap_or_default(),
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                });
+                steps.push(step(Status::Unknown, Value::Null, Value::Null));
             }
             last_status = Some(Status::Unknown);
             break;
@@ -213,15 +214,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         };
         if record {
             put(&mut chain, &op.key, value.clone());
-            steps.push(Step {
-                operation: op.id.text(),
-                key: op.key.to_string(),
-                status,
-                options,
-                output: value,
-                started_at: started_at.unwrap_or_default(),
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            });
+            steps.push(step(status, options, value));
         } else {
             put(&mut chain, &op.key, value);
         }
