@@ -190,11 +190,19 @@ fn array_header<const RANK: usize>(bytes: &[u8], at: &mut usize) -> Option<(u32,
     Some((element, lengths))
 }
 
+/// Room for an array's JSON, sized from the bytes received rather than from the counts its
+/// header claims: a malformed header claiming billions of elements would otherwise ask for
+/// that much memory before the first element is found missing. The JSON of uuids, integers
+/// and plain text is about twice their binary form.
+fn json_capacity(bytes: &[u8]) -> usize {
+    bytes.len().saturating_mul(2).saturating_add(2)
+}
+
 /// A one-dimensional array of keys ([`key_array`]).
 fn array_json(bytes: &[u8]) -> Option<String> {
     let mut at = 0;
     let (element, [count]) = array_header::<1>(bytes, &mut at)?;
-    let mut out = String::with_capacity(2 + count as usize * 39);
+    let mut out = String::with_capacity(json_capacity(bytes));
     out.push('[');
     for n in 0..count {
         if n > 0 {
@@ -265,7 +273,7 @@ fn rows_json(bytes: &[u8], layout: &RowLayout) -> Option<String> {
     if rows > 0 && (element != oid::TEXT || usize::try_from(columns).ok()? != layout.fields.len()) {
         return None;
     }
-    let mut out = String::with_capacity(2 + rows as usize * 16 * (layout.fields.len() + 1));
+    let mut out = String::with_capacity(json_capacity(bytes));
     out.push('[');
     for n in 0..rows {
         out.push_str(if n == 0 { "{" } else { ",{" });
@@ -466,5 +474,12 @@ mod tests {
         let mut flat = good;
         flat[3] = 1;
         assert_eq!(rows_json(&flat, &layout), None, "one dimension");
+        // A header that claims more rows than there are bytes is refused, not believed.
+        let mut claims = rows(&[&[Some("a"), Some("1")]]);
+        claims[12..16].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(rows_json(&claims, &layout), None, "claimed rows");
+        let mut keys = array(oid::INT4, &[&1i32.to_be_bytes()]);
+        keys[12..16].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(array_json(&keys), None, "claimed keys");
     }
 }
