@@ -44,10 +44,12 @@ if [ "$quick" = 1 ]; then
   seconds="${BENCH_SECONDS_QUICK:-2}"
   growth="${growth:-0}"
   profile="${profile:-debug}"
+  replica_edits="${BENCH_REPLICA_EDITS:-5}"
 else
   seconds="${BENCH_SECONDS:-15}"
   growth="${growth:-1}"
   profile="${profile:-release}"
+  replica_edits="${BENCH_REPLICA_EDITS:-100}"
 fi
 connections="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-1}"
@@ -113,7 +115,19 @@ drop_schema() {
     pg_schema=""
   fi
 }
+replica_pids=()
+stop_replicas() {
+  local pid
+  for pid in "${replica_pids[@]}"; do kill -INT "$pid" 2>/dev/null; done
+  for pid in "${replica_pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  replica_pids=()
+}
 cleanup() {
+  stop_replicas
   stop_server
   drop_schema
   rm -rf "$work"
@@ -297,6 +311,25 @@ bench_growth() {
   bench_sleepers "$backend" 1 "$growth_flows flows loaded"
 }
 
+# --- replicas: three servers on one PostgreSQL schema --------------------------------------
+# An edit through the first replica, timed until a trigger on each of the others answers it.
+bench_replicas() {
+  local url="$1" log="$work/server.replicas.log" bases=() probe probe_flow probe_op latency
+  say "== three replicas on one PostgreSQL schema"
+  for _ in 1 2 3; do
+    start_server "$url" "$log" || { stop_replicas; return 1; }
+    replica_pids+=("$server_pid")
+    bases+=("$base")
+    server_pid=""
+  done
+  probe="$(timeout 60 python3 bench/seed.py probe "${bases[0]}" "$token")" || { stop_replicas; return 1; }
+  read -r probe_flow probe_op <<<"$probe"
+  latency="$(timeout 300 python3 bench/seed.py replica_edit "${bases[0]}" "${bases[1]},${bases[2]}" "$token" "$probe_flow" "$probe_op" "$replica_edits")" \
+    || { stop_replicas; return 1; }
+  note_growth postgres "edit through one replica -> trigger on another answers it (3 replicas, $replica_edits edits x 2 readers)" "$latency"
+  stop_replicas
+}
+
 # The `trigger` operation over $fanout_len elements, parallel then in batches of 100: total
 # time of the webhook and the server's peak RSS meanwhile.
 # $2 numbers the seeded flows (one server runs this twice), $3 says what the server holds.
@@ -353,6 +386,13 @@ for backend in $backends; do
       bench_backend postgres "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}" || { say "postgres run failed"; failed=1; }
       stop_server
       drop_schema
+      pg_schema="flowline_bench_replicas_$$_$(date +%s)"
+      if psql_run "CREATE SCHEMA \"$pg_schema\"" >/dev/null; then
+        bench_replicas "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}" || { say "replica run failed"; failed=1; }
+        drop_schema
+      else
+        pg_schema=""
+      fi
       ;;
   esac
 done

@@ -148,6 +148,34 @@ def edit(url, token, flow, op, rounds):
     print(" ".join(f"{ms:.1f}" for ms in out))
 
 
+def replica_edit(url, readers, token, flow, op, rounds):
+    """Edits through one replica and polls the others until a trigger there answers the
+    edit; prints p50, p99 and max milliseconds over every (edit, reader) pair."""
+    readers = [r.rstrip("/") for r in readers.split(",")]
+    # The probe flow itself must have reached every reader first.
+    for reader in readers:
+        deadline = time.perf_counter() + 30
+        while call(reader, None, "POST", f"/flows/trigger/{flow}", {}) is None:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"the probe flow never reached {reader}")
+            time.sleep(0.05)
+    out = []
+    for v in range(1, rounds + 1):
+        started = time.perf_counter()
+        call(url, token, "PATCH", f"/operations/{op}?fields=id", {"options": {"json": {"v": 1000 + v}}})
+        for reader in readers:
+            deadline = started + 30
+            while call(reader, None, "POST", f"/flows/trigger/{flow}", {}) != 1000 + v:
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"edit {v} not visible on {reader} after 30 s")
+            out.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.05)
+    out.sort()
+    p50 = out[len(out) // 2]
+    p99 = out[min(len(out) - 1, int(len(out) * 0.99))]
+    print(f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {out[-1]:.1f} ms over {len(out)}")
+
+
 def chain(url, token, length, acc):
     ops = [(f"step_{i}", "transform", {"json": {"i": i, "prev": "{{ $last.i }}"}})
            for i in range(length)]
@@ -281,6 +309,8 @@ def main(argv):
         probe(url, argv[3])
     elif cmd == "edit":
         edit(url, argv[3], argv[4], argv[5], int(argv[6]))
+    elif cmd == "replica_edit":
+        replica_edit(url, argv[3], argv[4], argv[5], argv[6], int(argv[7]))
     elif cmd == "chain":
         chain(url, argv[3], int(argv[4]), argv[5])
     elif cmd == "time":

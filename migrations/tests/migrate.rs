@@ -10,7 +10,7 @@ use sea_orm_migration::sea_orm::{
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "directus_activity",
     "directus_flows",
     "directus_folders",
@@ -20,9 +20,10 @@ const TABLES: [&str; 9] = [
     "directus_revisions",
     "directus_roles",
     "directus_users",
+    "flowline_schedule_ticks",
 ];
 
-const INDEXES: [&str; 14] = [
+const INDEXES: [&str; 15] = [
     "directus_activity_collection_item_index",
     "directus_flows_folder_index",
     "directus_flows_status_id_index",
@@ -36,6 +37,7 @@ const INDEXES: [&str; 14] = [
     "directus_revisions_activity_index",
     "directus_revisions_parent_index",
     "directus_users_role_index",
+    "flowline_schedule_ticks_tick_index",
     // Created as a table constraint; SQLite names its index `sqlite_autoindex_*`.
     "directus_operations_flow_key_unique",
 ];
@@ -74,12 +76,13 @@ async fn tables(db: &DatabaseConnection) -> Result<Vec<String>, Box<dyn Error>> 
     let sql = match db.get_database_backend() {
         DbBackend::Postgres => {
             "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name LIKE 'directus%' \
+             WHERE table_schema = current_schema() \
+             AND (table_name LIKE 'directus%' OR table_name LIKE 'flowline%') \
              ORDER BY table_name"
         }
         _ => {
             "SELECT name FROM sqlite_master \
-             WHERE type = 'table' AND name LIKE 'directus%' ORDER BY name"
+             WHERE type = 'table' AND (name LIKE 'directus%' OR name LIKE 'flowline%') ORDER BY name"
         }
     };
     strings(db, sql).await
@@ -115,7 +118,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 5, "five migrations")?;
+    ensure(Migrator::migrations().len() == 6, "six migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {

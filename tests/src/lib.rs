@@ -19,10 +19,12 @@ use tower::ServiceExt;
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 pub struct TestApp {
+    /// The database URL the app was started on (a PostgreSQL URL names its schema).
+    pub url: String,
     pub router: Router,
     pub db: DatabaseConnection,
     pub state: AppState,
-    _dir: Option<tempfile::TempDir>,
+    pub _dir: Option<tempfile::TempDir>,
 }
 
 /// A response as a client sees it.
@@ -55,6 +57,51 @@ pub fn test_engine() -> engine::EngineConfig {
 
 static CLEANED: AtomicBool = AtomicBool::new(false);
 
+/// A URL of a new, empty PostgreSQL schema at [`postgres_url`]; schemas left by earlier
+/// runs are dropped on the first call.
+pub async fn fresh_postgres_schema() -> String {
+    let url = postgres_url();
+    let admin = sea_orm::Database::connect(&url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is not reachable at {url} ({e}); set TEST_DATABASE_URL or run with `-- --skip postgres`")
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if !CLEANED.swap(true, Ordering::SeqCst) {
+        // Schemas left by earlier runs; ones younger than an hour may belong to a test
+        // binary running right now, so they stay.
+        let rows = admin
+            .query_all_raw(Statement::from_string(
+                admin.get_database_backend(),
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'flowline_t_%'",
+            ))
+            .await
+            .expect("list schemas");
+        for row in rows {
+            let name: String = row.try_get_by_index(0).expect("schema name");
+            let born = name
+                .trim_start_matches("flowline_t_")
+                .split('_')
+                .next()
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0);
+            if now.saturating_sub(born) > 3600 {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .await;
+            }
+        }
+    }
+    let schema = format!("flowline_t_{now}_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .expect("create schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
         Self::sqlite_with(test_engine()).await
@@ -71,47 +118,19 @@ impl TestApp {
     }
 
     pub async fn postgres_with(engine: engine::EngineConfig) -> Self {
-        let url = postgres_url();
-        let admin = sea_orm::Database::connect(&url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is not reachable at {url} ({e}); set TEST_DATABASE_URL or run with `-- --skip postgres`")
-        });
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        if !CLEANED.swap(true, Ordering::SeqCst) {
-            // Schemas left by earlier runs; ones younger than an hour may belong to a test
-            // binary running right now, so they stay.
-            let rows = admin
-                .query_all_raw(Statement::from_string(
-                    admin.get_database_backend(),
-                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'flowline_t_%'",
-                ))
-                .await
-                .expect("list schemas");
-            for row in rows {
-                let name: String = row.try_get_by_index(0).expect("schema name");
-                let born = name
-                    .trim_start_matches("flowline_t_")
-                    .split('_')
-                    .next()
-                    .and_then(|t| t.parse::<u64>().ok())
-                    .unwrap_or(0);
-                if now.saturating_sub(born) > 3600 {
-                    let _ = admin
-                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                        .await;
-                }
-            }
+        let url = fresh_postgres_schema().await;
+        Self::start(&url, None, engine).await
+    }
+
+    /// `n` replicas on one fresh PostgreSQL schema: several application instances sharing
+    /// a database, as production runs them.
+    pub async fn postgres_replicas(n: usize) -> Vec<Self> {
+        let url = fresh_postgres_schema().await;
+        let mut apps = Vec::with_capacity(n);
+        for _ in 0..n {
+            apps.push(Self::start(&url, None, test_engine()).await);
         }
-        let schema = format!("flowline_t_{now}_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
-            .await
-            .expect("create schema");
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-        Self::start(&scoped, None, engine).await
+        apps
     }
 
     async fn start(
@@ -127,6 +146,7 @@ impl TestApp {
             .await
             .expect("state");
         TestApp {
+            url: url.to_string(),
             router: router(state.clone()),
             db: database,
             state,

@@ -39,9 +39,30 @@ pub struct Mutation {
     pub accountability: Accountability,
     /// Whether event flows hear of it, and at which flow depth it was written.
     pub origin: Origin,
+    /// Written through another replica and heard over PostgreSQL (`crate::replicas`). Its
+    /// action flows ran on the replica that wrote it; here it only brings state up to date
+    /// (the plan, schedules, tokens, GraphQL subscriptions). A remote mutation carries the
+    /// keys, and of its payloads only the `flow` an operation names; its accountability is
+    /// the system's.
+    pub remote: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the change feed ([`ItemsService::subscribe`]) carries.
+///
+/// Nearly every change is a mutation, and the feed's slots hold a whole `Change` either way:
+/// boxing the mutation would add an allocation per write and save no memory.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A committed write, from this process or from another replica.
+    Mutation(Mutation),
+    /// Changes may have been missed (the connection that hears other replicas dropped and
+    /// was opened again): whoever keeps state derived from the database reads it all again.
+    Missed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MutationEvent {
     Create,
     Update,
@@ -75,7 +96,9 @@ pub struct ItemsService {
     /// One introspection at a time, and at most one per [`REFRESH_INTERVAL`] for names
     /// that turn out not to exist.
     refresh: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
-    mutations: broadcast::Sender<Mutation>,
+    mutations: broadcast::Sender<Change>,
+    /// Set on PostgreSQL: announces this process's writes to the other replicas.
+    replicas: Option<Arc<crate::replicas::Replicas>>,
     hooks: HookSlot,
     /// The write transaction a filter flow runs in: its item operations read and write
     /// there (as savepoints), as Directus hands filter hooks the write's `database`. On
@@ -140,6 +163,7 @@ impl Changes {
             payloads: payload.into_iter().collect(),
             accountability: acc.clone(),
             origin,
+            remote: false,
         });
     }
 }
@@ -153,6 +177,7 @@ impl ItemsService {
             catalog: Arc::new(RwLock::new(catalog)),
             refresh: Arc::default(),
             mutations,
+            replicas: None,
             hooks: HookSlot::default(),
             tx: None,
             origin: Origin::default(),
@@ -263,9 +288,31 @@ impl ItemsService {
         self.db.get_database_backend()
     }
 
-    /// Committed changes, in commit order.
-    pub fn subscribe(&self) -> broadcast::Receiver<Mutation> {
+    /// Committed changes, in commit order: this process's, and on PostgreSQL those of every
+    /// other replica (marked [`Mutation::remote`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.mutations.subscribe()
+    }
+
+    /// The same service, sharing its changes with every other replica on the same
+    /// PostgreSQL database (`crate::replicas`); on SQLite, which one process owns, the
+    /// service as it is. Answers once this replica listens, so that no write committed
+    /// after it returns goes unheard.
+    pub async fn replicated(self) -> Result<Self> {
+        let Some(replicas) =
+            crate::replicas::Replicas::join(&self.db, self.mutations.clone()).await?
+        else {
+            return Ok(self);
+        };
+        Ok(ItemsService {
+            replicas: Some(replicas),
+            ..self
+        })
+    }
+
+    /// How this replica shares changes with the others; `None` on SQLite.
+    pub fn replicas(&self) -> Option<&crate::replicas::Replicas> {
+        self.replicas.as_deref()
     }
 
     /// What a reader may see: its grants (loaded once per call; admins skip the query), the
@@ -676,12 +723,21 @@ impl ItemsService {
                 "the write's transaction is still in use after its filter flows".into(),
             ));
         };
+        // Announced inside the transaction: PostgreSQL delivers the notices on commit, and
+        // drops them with a rollback.
+        let result = match (result, &self.replicas) {
+            (Ok(value), Some(replicas)) => replicas
+                .announce(&tx, &writer.changes.mutations)
+                .await
+                .map(|()| value),
+            (result, _) => result,
+        };
         match result {
             Ok(value) => {
                 tx.commit().await.map_err(translate)?;
                 for mutation in writer.changes.mutations {
                     // Nobody listening is fine.
-                    let _ = self.mutations.send(mutation);
+                    let _ = self.mutations.send(Change::Mutation(mutation));
                 }
                 Ok(value)
             }

@@ -19,7 +19,7 @@ pub mod trigger;
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
-use domain::{Accountability, ItemsService, Mutation};
+use domain::{Accountability, Change, ItemsService, Mutation};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -151,7 +151,7 @@ pub(crate) struct Inner {
 /// Follows committed writes for [`Engine::plan`]: the receiver, and what it heard that the
 /// plan does not reflect yet.
 struct Follower {
-    changes: broadcast::Receiver<Mutation>,
+    changes: broadcast::Receiver<Change>,
     pending: Pending,
 }
 
@@ -170,6 +170,13 @@ struct Pending {
 impl Pending {
     fn is_empty(&self) -> bool {
         !self.full && self.flows.is_empty() && self.operations.is_empty()
+    }
+
+    fn note_change(&mut self, change: &Change) {
+        match change {
+            Change::Mutation(m) => self.note(m),
+            Change::Missed => self.full = true,
+        }
     }
 
     fn note(&mut self, m: &Mutation) {
@@ -221,9 +228,7 @@ impl Engine {
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "plan loaded"
         );
-        let schedules = schedule::Schedules::start()
-            .await
-            .map_err(|e| domain::Error::Internal(format!("starting the scheduler: {e}")))?;
+        let schedules = schedule::Schedules::new();
         let runlog = runlog::Writer::start(items.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -245,8 +250,7 @@ impl Engine {
         engine
             .inner
             .schedules
-            .sync(&current, Arc::downgrade(&engine.inner))
-            .await;
+            .sync(&current, Arc::downgrade(&engine.inner));
         schedule::watch(&engine);
         engine.install_filters();
         // Runs go on in the background.
@@ -261,6 +265,12 @@ impl Engine {
                 .await,
         );
         Ok(engine)
+    }
+
+    /// Stops every schedule for good: the first step of a graceful shutdown, so that a
+    /// stopping replica claims no more ticks and the others run them.
+    pub fn stop_schedules(&self) {
+        self.inner.schedules.stop();
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -298,7 +308,7 @@ impl Engine {
         let Follower { changes, pending } = &mut *follower;
         loop {
             match changes.try_recv() {
-                Ok(m) => pending.note(&m),
+                Ok(change) => pending.note_change(&change),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => pending.full = true,
                 Err(_) => break,
             }
@@ -335,8 +345,7 @@ impl Engine {
                 }
                 self.inner
                     .schedules
-                    .sync(&plan, Arc::downgrade(&self.inner))
-                    .await;
+                    .sync(&plan, Arc::downgrade(&self.inner));
                 plan
             }
             Err(err) => {
@@ -452,6 +461,7 @@ mod tests {
             payloads,
             accountability: Accountability::system(),
             origin: domain::items::Origin::default(),
+            remote: false,
         }
     }
 

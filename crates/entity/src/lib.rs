@@ -33,4 +33,5 @@ pub mod directus_operations;
 pub mod directus_revisions;
 pub mod directus_roles;
 pub mod directus_users;
+pub mod flowline_schedule_ticks;
 pub mod prelude;

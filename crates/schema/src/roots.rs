@@ -450,7 +450,11 @@ pub fn subscription(catalog: &Catalog, coll: &Collection) -> SubscriptionField {
                     .filter_map(move |m| {
                         let wanted = wanted.clone();
                         async move {
-                            let m = m.ok()?;
+                            // Changes missed while another replica's notices could not be
+                            // heard name no keys: nothing to send for them.
+                            let domain::Change::Mutation(m) = m.ok()? else {
+                                return None;
+                            };
                             let matches = m.collection == collection
                                 && wanted.as_deref().is_none_or(|w| w == m.event.as_str());
                             matches.then_some(m)

@@ -26,6 +26,9 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
+    /// On SQLite, the lock that makes this process the file's one server; released when the
+    /// last clone of the state is dropped.
+    _owner: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl AppState {
@@ -35,16 +38,21 @@ impl AppState {
         max_payload: usize,
         engine_config: engine::EngineConfig,
     ) -> anyhow::Result<Self> {
+        let owner = crate::db::own_sqlite_file(&db)?.map(std::sync::Arc::new);
         let catalog = Catalog::system();
         let mut items = ItemsService::new(db.clone(), catalog.clone());
         if let Some(reads) = crate::db::read_pool(&db).await? {
             items = items.with_read_pool(reads);
         }
+        // Before anything follows the change feed: from here on, no other replica's write
+        // goes unheard.
+        let items = items.replicated().await?;
         // The user's tables are served under /items; /graphql/system describes only ours.
         items.refresh_catalog().await?;
         let schema = schema::build(&catalog, Some(items.clone()))?;
         let tokens = TokenStore::default();
         tokens.reload(&db).await?;
+        tokens.follow(&items);
         let engine = engine::Engine::new(items.clone(), engine_config).await?;
         Ok(AppState {
             engine,
@@ -54,6 +62,7 @@ impl AppState {
             plans: std::sync::Arc::default(),
             tokens,
             max_payload,
+            _owner: owner,
         })
     }
 }

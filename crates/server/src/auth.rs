@@ -67,6 +67,29 @@ impl TokenStore {
         Ok(())
     }
 
+    /// Reloads the tokens whenever users or roles change, through this process or another
+    /// replica, and when changes may have been missed.
+    pub fn follow(&self, items: &domain::ItemsService) {
+        let store = self.clone();
+        let db = items.db().clone();
+        let mut changes = items.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let reload = match changes.recv().await {
+                    Ok(domain::Change::Mutation(m)) => {
+                        matches!(m.collection.as_str(), "directus_users" | "directus_roles")
+                    }
+                    Ok(domain::Change::Missed) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if reload && let Err(err) = store.reload(&db).await {
+                    tracing::error!(%err, "reloading static tokens failed; the previous ones stay");
+                }
+            }
+        });
+    }
+
     /// The caller a token names, or `None` for an unknown token.
     pub async fn lookup(&self, token: &str) -> Option<Accountability> {
         if token.len() > MAX_TOKEN_LEN {

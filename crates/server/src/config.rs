@@ -38,6 +38,17 @@ pub struct Config {
     /// four, when unset.
     #[arg(long = "db-pool-max", env = "DB_POOL__MAX", global = true)]
     pub db_pool_max: Option<u32>,
+    /// How long a stopping server (SIGTERM or SIGINT) lets requests already under way
+    /// finish, in milliseconds (Directus's `SERVER_SHUTDOWN_TIMEOUT`). Directus waits 1 s;
+    /// flowline waits 10 s by default, so that a rolling restart does not cut requests that
+    /// take longer than a second (synchronous webhooks waiting on a flow).
+    #[arg(
+        long,
+        env = "SERVER_SHUTDOWN_TIMEOUT",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub server_shutdown_timeout: u64,
     #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
     pub host: String,
     #[arg(long, env = "PORT", default_value_t = 8055, global = true)]

@@ -62,8 +62,48 @@ pub async fn connect_with(
         db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
             .await?;
     }
-    Migrator::up(&db, None).await?;
+    under_start_lock(&db, Migrator::up(&db, None)).await?;
     Ok(db)
+}
+
+/// Runs `work` (migrations, creating the first admin) while no other replica starting on
+/// the same PostgreSQL schema does: replicas started together would otherwise apply the same
+/// migration twice, or each create an admin. The lock is a session advisory lock held on a
+/// connection of its own while `work` runs on the pool; PostgreSQL releases it if the process
+/// dies. SQLite has one server ([`own_sqlite_file`]) and needs none.
+pub async fn under_start_lock<T>(
+    db: &DatabaseConnection,
+    work: impl Future<Output = Result<T, sea_orm::DbErr>>,
+) -> Result<T, sea_orm::DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return work.await;
+    }
+    let sqlx_err = |err: sea_orm::sqlx::Error| {
+        sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into()))
+    };
+    let mut holder = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(sqlx_err)?;
+    sea_orm::sqlx::query(
+        "SELECT pg_advisory_lock(hashtext('flowline.start.' || current_schema()))",
+    )
+    .execute(&mut *holder)
+    .await
+    .map_err(sqlx_err)?;
+    let result = work.await;
+    let unlocked = sea_orm::sqlx::query(
+        "SELECT pg_advisory_unlock(hashtext('flowline.start.' || current_schema()))",
+    )
+    .execute(&mut *holder)
+    .await;
+    if let Err(err) = unlocked {
+        // Closing the connection releases the lock as well.
+        tracing::warn!(%err, "could not release the start-up lock; closing its connection");
+        holder.close_on_drop();
+    }
+    result
 }
 
 /// Most connections of the SQLite read pool.
@@ -114,6 +154,46 @@ pub async fn read_pool(
     )))
 }
 
+/// Makes this process the one server of its SQLite file, or says who already is.
+///
+/// Two processes on one SQLite file would each run every schedule and every queued run, and
+/// neither would hear the other's edits: SQLite is the single-process default, and several
+/// replicas share PostgreSQL instead. The lock is an exclusive `flock` on `<file>.lock`
+/// beside the database (not on the database itself, whose byte-range locks SQLite owns), held
+/// for as long as the returned file is open; the kernel releases it when the process dies, so
+/// a crash leaves nothing to clean up. `None` for PostgreSQL and in-memory databases.
+pub fn own_sqlite_file(db: &DatabaseConnection) -> anyhow::Result<Option<std::fs::File>> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let file = options.get_filename();
+    if file.as_os_str().is_empty() || file.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut path = file.as_os_str().to_owned();
+    path.push(".lock");
+    let path = std::path::PathBuf::from(path);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| anyhow::anyhow!("opening the lock file {}: {err}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(Some(lock)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "another flowline process is already serving {} (it holds {}); stop it first, \
+             or use PostgreSQL (DATABASE_URL=postgres://...) to run several replicas",
+            file.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(anyhow::anyhow!("locking {}: {err}", path.display()))
+        }
+    }
+}
+
 /// A fresh static token: 32 random bytes, hex-encoded.
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
@@ -125,6 +205,14 @@ pub fn generate_token() -> String {
 /// `token` (or a generated one, returned so that it can be printed once). When `token` is
 /// given and the admin already exists, the stored token follows it.
 pub async fn ensure_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    token: Option<&str>,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    under_start_lock(db, create_or_update_admin(db, email, token)).await
+}
+
+async fn create_or_update_admin(
     db: &DatabaseConnection,
     email: &str,
     token: Option<&str>,

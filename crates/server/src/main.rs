@@ -95,14 +95,36 @@ async fn serve() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!("flowline listening on http://{addr}");
-    axum::serve(
+    let grace = std::time::Duration::from_millis(config.server_shutdown_timeout);
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    let schedules = engine.clone();
+    let server = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    .with_graceful_shutdown(async move {
+        let signal = stop_signal().await;
+        tracing::info!(
+            signal,
+            grace_ms = grace.as_millis(),
+            "stopping: no new connections or schedule ticks; requests under way may finish"
+        );
+        schedules.stop_schedules();
+        let _ = stopping_tx.send(true);
+    });
+    // Requests under way get the grace period, and no more.
+    let mut stopping = stopping;
+    let deadline = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(
+            grace_ms = grace.as_millis(),
+            "requests still under way after SERVER_SHUTDOWN_TIMEOUT were cut"
+        ),
+    }
     // `server.stop` flows finish before the process exits.
     for run in engine
         .emit_action(
@@ -116,4 +138,23 @@ async fn serve() -> anyhow::Result<()> {
         let _ = run.await;
     }
     Ok(())
+}
+
+/// Waits for SIGTERM (what orchestrators send) or SIGINT (Ctrl-C); answers its name.
+async fn stop_signal() -> &'static str {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM; only SIGINT stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        () = terminate => "SIGTERM",
+    }
 }

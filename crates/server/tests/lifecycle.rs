@@ -1,0 +1,173 @@
+//! The real binary's life: a request under way when SIGTERM arrives is answered before the
+//! process exits, new connections are refused meanwhile, and a second server on the same
+//! SQLite file refuses to start.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "lifecycle-admin-token";
+const FLOW: &str = "5e1f0000-0000-4000-8000-000000000001";
+const NAP: &str = "5e1f0000-0000-4000-8000-0000000000a1";
+const DONE: &str = "5e1f0000-0000-4000-8000-0000000000a2";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn spawn(db: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_flowline"))
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("ADMIN_TOKEN", TOKEN)
+        .env("SERVER_SHUTDOWN_TIMEOUT", "5000")
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flowline")
+}
+
+async fn until_up(base: &str, child: &mut Child) {
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    loop {
+        if let Ok(reply) = client.get(format!("{base}/server/ping")).send().await
+            && reply.status() == 200
+        {
+            return;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the server exited at start"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no answer in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+async fn send(client: &reqwest::Client, method: &str, url: String, body: Value) -> Value {
+    let reply = client
+        .request(method.parse().expect("method"), url)
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(reply.status(), 200);
+    reply.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_under_way_finish_and_a_second_server_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("flowline.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = spawn(&db, port);
+    until_up(&base, &mut server).await;
+
+    // A second server on the same file refuses to start, and says why.
+    let second = Command::new(env!("CARGO_BIN_EXE_flowline"))
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("PORT", free_port().to_string())
+        .env("ADMIN_TOKEN", TOKEN)
+        .output()
+        .expect("second server");
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains(&format!(
+            "another flowline process is already serving {}",
+            db.display()
+        )),
+        "{said}"
+    );
+
+    // A webhook flow that takes 1.5 s to answer.
+    let client = reqwest::Client::new();
+    send(
+        &client,
+        "POST",
+        format!("{base}/flows"),
+        json!({
+            "id": FLOW, "name": "slow", "trigger": "webhook",
+            "options": {"method": "GET", "return": "$last"},
+            "operations": [
+                {"id": DONE, "key": "done", "type": "transform", "position_x": 37, "position_y": 1,
+                 "options": {"json": {"done": true}}},
+                {"id": NAP, "key": "nap", "type": "sleep", "position_x": 19, "position_y": 1,
+                 "options": {"milliseconds": 1500}, "resolve": DONE}
+            ]
+        }),
+    )
+    .await;
+    send(
+        &client,
+        "PATCH",
+        format!("{base}/flows/{FLOW}"),
+        json!({"operation": NAP}),
+    )
+    .await;
+
+    let slow = tokio::spawn({
+        let url = format!("{base}/flows/trigger/{FLOW}");
+        async move {
+            let reply = reqwest::get(url)
+                .await
+                .expect("the slow request is answered");
+            (reply.status().as_u16(), reply.text().await.expect("body"))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    signal(&server, "TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connection is taken while it drains.
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{base}/server/ping"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_err(),
+        "a stopping server took a new request"
+    );
+    let (status, body) = slow.await.expect("task");
+    assert_eq!((status, body.as_str()), (200, r#"{"done":true}"#));
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+
+    // The file is free again: a restart serves the flow.
+    let mut restarted = spawn(&db, port);
+    until_up(&base, &mut restarted).await;
+    let reply = reqwest::get(format!("{base}/flows/trigger/{FLOW}"))
+        .await
+        .expect("reply");
+    assert_eq!(reply.text().await.expect("body"), r#"{"done":true}"#);
+    signal(&restarted, "INT");
+    assert!(restarted.wait().expect("wait").success());
+}
