@@ -15,6 +15,55 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// GraphQL over WebSocket (`graphql-transport-ws`) as a client speaks it.
+pub mod ws {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    /// Opens `/graphql/system` at `addr` and sends `connection_init` with `init`.
+    pub async fn connect(addr: std::net::SocketAddr, init: Value) -> Socket {
+        let mut request = format!("ws://{addr}/graphql/system")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().expect("header"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect");
+        socket
+            .send(Message::text(
+                json!({"type": "connection_init", "payload": init}).to_string(),
+            ))
+            .await
+            .expect("init");
+        socket
+    }
+
+    /// The next text message, as JSON; at most 10 s away.
+    pub async fn next_json(socket: &mut Socket) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+                .await
+                .expect("a message within 10 s")
+                .expect("stream open")
+                .expect("message");
+            if let Message::Text(text) = msg {
+                return serde_json::from_str(&text).expect("JSON message");
+            }
+        }
+    }
+}
+
 /// The admin's static token in every test database.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 

@@ -7,13 +7,6 @@ use e2e::{ADMIN_TOKEN, both};
 use flows_support::*;
 use serde_json::json;
 
-async fn patch(app: &e2e::TestApp, path: &str, body: serde_json::Value) {
-    let reply = app
-        .send("PATCH", path, Some(&body.to_string()), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.text);
-}
-
 both!(
     changed_operation_options_apply_to_the_next_run,
     |app| async move {
@@ -197,15 +190,7 @@ both!(
             200,
             trigger_value(&flow, "GET", json!({}), json!({}), json!({})),
         );
-        let reply = app
-            .send(
-                "DELETE",
-                &format!("/flows/{}", flow.id),
-                None,
-                Some(ADMIN_TOKEN),
-            )
-            .await;
-        assert_eq!(reply.status, 204, "{}", reply.text);
+        delete(&app, &format!("/flows/{}", flow.id)).await;
         assert_json(&get(&app, &flow.url()).await, 403, forbidden());
     }
 );

@@ -10,13 +10,13 @@ mod flows_support;
 
 use std::time::{Duration, Instant};
 
+use e2e::ws;
 use e2e::{ADMIN_TOKEN, TestApp};
 use flows_support::*;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// How long a change may take to reach another replica in these tests.
 const PROPAGATION: Duration = Duration::from_secs(1);
@@ -65,13 +65,6 @@ async fn numbers(app: &TestApp, sql: &str) -> Vec<i64> {
         .collect()
 }
 
-async fn patch(app: &TestApp, path: &str, body: Value) {
-    let reply = app
-        .send("PATCH", path, Some(&body.to_string()), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.text);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_flow_changed_through_one_replica_takes_effect_on_the_others() {
     let replicas = TestApp::postgres_replicas(3).await;
@@ -116,15 +109,7 @@ async fn postgres_a_flow_changed_through_one_replica_takes_effect_on_the_others(
         until_served(other, &flow.url(), 200, json!({"v": 2}), PROPAGATION).await;
     }
     // Deleted through the second: no replica runs it any more.
-    let reply = two
-        .send(
-            "DELETE",
-            &format!("/flows/{}", flow.id),
-            None,
-            Some(ADMIN_TOKEN),
-        )
-        .await;
-    assert_eq!(reply.status, 204, "{}", reply.text);
+    delete(two, &format!("/flows/{}", flow.id)).await;
     for other in [one, three] {
         until_served(other, &flow.url(), 403, forbidden(), PROPAGATION).await;
     }
@@ -212,44 +197,12 @@ async fn postgres_a_schedule_keeps_its_ticks_when_a_replica_stops() {
     );
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a message within 5 s")
-            .expect("stream open")
-            .expect("message");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(&text).expect("JSON message");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_subscription_on_one_replica_hears_a_write_on_another() {
     let replicas = TestApp::postgres_replicas(2).await;
     let addr = replicas[1].serve().await;
-    let mut request = format!("ws://{addr}/graphql/system")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": {"access_token": ADMIN_TOKEN}})
-                .to_string(),
-        ))
-        .await
-        .expect("init");
-    assert_eq!(next_json(&mut socket).await["type"], "connection_ack");
+    let mut socket = ws::connect(addr, json!({"access_token": ADMIN_TOKEN})).await;
+    assert_eq!(ws::next_json(&mut socket).await["type"], "connection_ack");
     socket
         .send(Message::text(
             json!({"id": "1", "type": "subscribe", "payload": {
@@ -268,7 +221,7 @@ async fn postgres_a_subscription_on_one_replica_hears_a_write_on_another() {
         )
         .await;
     assert_eq!(
-        next_json(&mut socket).await,
+        ws::next_json(&mut socket).await,
         json!({"id": "1", "type": "next", "payload": {"data": {"directus_flows_mutated": {
             "key": id, "event": "create", "data": {"name": "elsewhere", "status": "active"}
         }}}})
@@ -280,7 +233,7 @@ async fn postgres_a_subscription_on_one_replica_hears_a_write_on_another() {
         )
         .await;
     assert_eq!(
-        next_json(&mut socket).await,
+        ws::next_json(&mut socket).await,
         json!({"id": "1", "type": "next", "payload": {"data": {"directus_flows_mutated": {
             "key": id, "event": "update", "data": {"name": "renamed", "status": "active"}
         }}}})

@@ -5,45 +5,10 @@ use std::time::Duration;
 
 use e2e::{ADMIN_TOKEN, both};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(addr: std::net::SocketAddr, init: Value) -> Socket {
-    let mut request = format!("ws://{addr}/graphql/system")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
-    socket
-        .send(Message::text(
-            json!({"type": "connection_init", "payload": init}).to_string(),
-        ))
-        .await
-        .expect("init");
-    socket
-}
-
-async fn next_json(socket: &mut Socket) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("stream open")
-            .expect("message");
-        if let Message::Text(text) = msg {
-            return serde_json::from_str(&text).expect("JSON message");
-        }
-    }
-}
+use e2e::ws::{connect, next_json};
 
 both!(flow_changes_are_pushed_after_commit, |app| async move {
     let addr = app.serve().await;

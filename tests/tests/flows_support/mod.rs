@@ -395,6 +395,20 @@ pub async fn admin_ids(app: &TestApp) -> (String, String) {
     )
 }
 
+/// `PATCH path` with `body` as the admin; it must answer 200.
+pub async fn patch(app: &TestApp, path: &str, body: Value) {
+    let reply = app
+        .send("PATCH", path, Some(&body.to_string()), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(reply.status, 200, "PATCH {path}: {}", reply.text);
+}
+
+/// `DELETE path` as the admin; it must answer 204.
+pub async fn delete(app: &TestApp, path: &str) {
+    let reply = app.send("DELETE", path, None, Some(ADMIN_TOKEN)).await;
+    assert_eq!(reply.status, 204, "DELETE {path}: {}", reply.text);
+}
+
 /// Runs a query whose `columns` columns are all text (or null).
 pub async fn query(app: &TestApp, sql: &str, columns: usize) -> Vec<Vec<Value>> {
     let rows = app
