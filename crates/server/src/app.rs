@@ -38,7 +38,19 @@ impl AppState {
         max_payload: usize,
         engine_config: engine::EngineConfig,
     ) -> anyhow::Result<Self> {
-        let owner = crate::db::own_sqlite_file(&db)?.map(std::sync::Arc::new);
+        let owner = crate::db::own_sqlite_file(&db)?;
+        Self::owning(db, owner, max_payload, engine_config).await
+    }
+
+    /// Builds the state over a migrated database whose SQLite lock the caller already took
+    /// ([`crate::db::open_owned`]).
+    pub async fn owning(
+        db: DatabaseConnection,
+        owner: Option<std::fs::File>,
+        max_payload: usize,
+        engine_config: engine::EngineConfig,
+    ) -> anyhow::Result<Self> {
+        let owner = owner.map(std::sync::Arc::new);
         let catalog = Catalog::system();
         let mut items = ItemsService::new(db.clone(), catalog.clone());
         if let Some(reads) = crate::db::read_pool(&db).await? {

@@ -39,6 +39,27 @@ pub async fn connect_with(
     url: &str,
     pool_max: Option<u32>,
 ) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let db = open(url, pool_max).await?;
+    under_start_lock(&db, Migrator::up(&db, None)).await?;
+    Ok(db)
+}
+
+/// What the server opens: the database, migrated, and on SQLite the lock that makes this
+/// process its one server ([`own_sqlite_file`]), taken before anything is migrated or
+/// written, so that a second process refused on the file changes nothing in it (not even
+/// the schema under a running older server).
+pub async fn open_owned(
+    url: &str,
+    pool_max: Option<u32>,
+) -> anyhow::Result<(DatabaseConnection, Option<std::fs::File>)> {
+    let db = open(url, pool_max).await?;
+    let owner = own_sqlite_file(&db)?;
+    under_start_lock(&db, Migrator::up(&db, None)).await?;
+    Ok((db, owner))
+}
+
+/// Opens the pool, creating a SQLite file when missing; migrates nothing.
+async fn open(url: &str, pool_max: Option<u32>) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let url = if url.starts_with("sqlite:") && !url.contains("mode=") && !url.contains(":memory:") {
         let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}mode=rwc")
@@ -62,7 +83,6 @@ pub async fn connect_with(
         db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
             .await?;
     }
-    under_start_lock(&db, Migrator::up(&db, None)).await?;
     Ok(db)
 }
 

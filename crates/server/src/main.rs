@@ -71,7 +71,7 @@ async fn serve() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let database = db::connect_with(&config.database_url, config.db_pool_max)
+    let (database, owner) = db::open_owned(&config.database_url, config.db_pool_max)
         .await
         .with_context(|| format!("opening database {}", config.database_url))?;
     if let Some(token) = db::ensure_admin(
@@ -88,7 +88,7 @@ async fn serve() -> anyhow::Result<()> {
         );
     }
     let engine_config = config.engine().map_err(anyhow::Error::msg)?;
-    let state = AppState::new(database, config.max_payload_size, engine_config).await?;
+    let state = AppState::owning(database, owner, config.max_payload_size, engine_config).await?;
     let engine = state.engine.clone();
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)
