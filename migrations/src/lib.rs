@@ -21,6 +21,7 @@ mod m20260101_000003_create_activity_revisions_notifications;
 mod m20261123_000004_create_permissions;
 mod m20261123_000005_flows_status_id_index;
 mod m20261207_000006_create_schedule_ticks;
+mod m20261207_000007_create_runs;
 mod tables;
 
 /// Runs flowline's migrations, in order, on SQLite or PostgreSQL.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_permissions::Migration),
             Box::new(m20261123_000005_flows_status_id_index::Migration),
             Box::new(m20261207_000006_create_schedule_ticks::Migration),
+            Box::new(m20261207_000007_create_runs::Migration),
         ]
     }
 }

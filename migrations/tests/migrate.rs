@@ -10,7 +10,7 @@ use sea_orm_migration::sea_orm::{
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "directus_activity",
     "directus_flows",
     "directus_folders",
@@ -20,10 +20,11 @@ const TABLES: [&str; 10] = [
     "directus_revisions",
     "directus_roles",
     "directus_users",
+    "flowline_runs",
     "flowline_schedule_ticks",
 ];
 
-const INDEXES: [&str; 15] = [
+const INDEXES: [&str; 16] = [
     "directus_activity_collection_item_index",
     "directus_flows_folder_index",
     "directus_flows_status_id_index",
@@ -38,6 +39,7 @@ const INDEXES: [&str; 15] = [
     "directus_revisions_parent_index",
     "directus_users_role_index",
     "flowline_schedule_ticks_tick_index",
+    "flowline_runs_status_enqueued_at_index",
     // Created as a table constraint; SQLite names its index `sqlite_autoindex_*`.
     "directus_operations_flow_key_unique",
 ];
@@ -118,7 +120,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 6, "six migrations")?;
+    ensure(Migrator::migrations().len() == 7, "seven migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {

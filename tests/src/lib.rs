@@ -174,10 +174,14 @@ impl TestApp {
     /// `n` replicas on one fresh PostgreSQL schema: several application instances sharing
     /// a database, as production runs them.
     pub async fn postgres_replicas(n: usize) -> Vec<Self> {
+        Self::postgres_replicas_with(n, test_engine()).await
+    }
+
+    pub async fn postgres_replicas_with(n: usize, engine: engine::EngineConfig) -> Vec<Self> {
         let url = fresh_postgres_schema().await;
         let mut apps = Vec::with_capacity(n);
         for _ in 0..n {
-            apps.push(Self::start(&url, None, test_engine()).await);
+            apps.push(Self::start(&url, None, engine.clone()).await);
         }
         apps
     }

@@ -1,10 +1,11 @@
 //! Who is asking: the caller a request or a flow acts for, as Directus's `accountability`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Mirrors the keys Directus exposes in `$accountability` (`role`, `user`, `roles`, `admin`,
 /// `app`, `ip`, ...), so flows that read it keep working.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Accountability {
     pub user: Option<String>,
     pub role: Option<String>,

@@ -18,6 +18,7 @@ pub mod query;
 pub mod query_string;
 pub mod read;
 pub mod replicas;
+pub mod runs;
 pub mod schedule;
 pub mod sql;
 pub mod statement;

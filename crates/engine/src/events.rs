@@ -122,12 +122,32 @@ impl Engine {
         let catalog = self.items().catalog();
         let coll = catalog.get(&m.collection);
         let key = |k: &str| coll.map_or_else(|| Value::from(k), |c| c.key_json(k));
+        let plan = self.plan().await;
+        let listening: Vec<_> = plan
+            .flows
+            .values()
+            .filter(|flow| registered(flow, "action").contains(&event))
+            .collect();
+        if listening.is_empty() {
+            return;
+        }
         for meta in metas(m, key) {
-            // Action runs go on in the background.
-            drop(
-                self.emit_action(&event, meta, Some(m.accountability.clone()), depth)
-                    .await,
-            );
+            // Action runs go through the queue: they survive a restart, and a burst of
+            // writes waits its turn.
+            for flow in &listening {
+                let start = domain::runs::QueuedStart {
+                    trigger: meta.clone(),
+                    accountability: Some(m.accountability.clone()),
+                    depth,
+                };
+                if let Err(err) =
+                    domain::runs::enqueue(self.items().db(), &flow.id, "event", &start).await
+                {
+                    tracing::error!(flow = %flow.id, %err, "could not queue an action run");
+                } else {
+                    self.inner.queue_wake();
+                }
+            }
         }
     }
 }

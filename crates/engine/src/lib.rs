@@ -8,6 +8,7 @@ pub mod events;
 mod filters;
 pub mod ops;
 pub mod plan;
+pub mod queue;
 mod redact;
 mod row_id;
 mod runlog;
@@ -28,6 +29,7 @@ use tokio::sync::{Mutex, broadcast};
 pub use error::{DirectusError, HttpError, Rejection};
 pub use ops::DenyList;
 pub use plan::{FlowPlan, Plan};
+pub use queue::{QueueConfig, QueueFull};
 pub use runner::{Run, Start, Status};
 pub use trigger::{TriggerReply, TriggerRequest};
 
@@ -49,6 +51,8 @@ pub struct EngineConfig {
     pub script: ScriptLimits,
     /// How the `mail` operation sends.
     pub mail: MailConfig,
+    /// The durable run queue's workers.
+    pub queue: QueueConfig,
 }
 
 /// `FLOWS_RUN_SCRIPT_MAX_MEMORY` and `FLOWS_RUN_SCRIPT_TIMEOUT`: a script that needs more
@@ -131,6 +135,7 @@ impl Default for EngineConfig {
             cache_ttl: None,
             script: ScriptLimits::default(),
             mail: MailConfig::default(),
+            queue: QueueConfig::default(),
         }
     }
 }
@@ -146,6 +151,7 @@ pub(crate) struct Inner {
     schedules: schedule::Schedules,
     /// Commits the logs of runs outside a write's transaction together.
     runlog: runlog::Writer,
+    queue: queue::Queue,
 }
 
 /// Follows committed writes for [`Engine::plan`]: the receiver, and what it heard that the
@@ -230,6 +236,7 @@ impl Engine {
         );
         let schedules = schedule::Schedules::new();
         let runlog = runlog::Writer::start(items.clone());
+        let config_queue = config.queue.clone();
         let engine = Engine {
             inner: Arc::new(Inner {
                 http: ops::request_client(&config.deny_list),
@@ -244,6 +251,7 @@ impl Engine {
                 cache: trigger::ResponseCache::default(),
                 schedules,
                 runlog,
+                queue: queue::Queue::new(config_queue),
             }),
         };
         let current = engine.current();
@@ -252,6 +260,7 @@ impl Engine {
             .schedules
             .sync(&current, Arc::downgrade(&engine.inner));
         schedule::watch(&engine);
+        queue::start(&engine);
         engine.install_filters();
         // Runs go on in the background.
         drop(

@@ -21,7 +21,6 @@ use serde_json::Value;
 
 use crate::Engine;
 use crate::plan::Plan;
-use crate::runner::Start;
 
 /// The longest single sleep towards a tick.
 const MAX_NAP: Duration = Duration::from_secs(30);
@@ -162,17 +161,8 @@ async fn tick_loop(flow_id: String, schedule: Schedule, engine: Weak<crate::Inne
         {
             tracing::warn!(%err, "could not forget old schedule claims");
         }
-        match domain::schedule::claim_tick(db, &flow_id, tick, &schedules.replica).await {
-            Ok(true) => {}
-            // Another replica runs this tick.
-            Ok(false) => continue,
-            Err(err) => {
-                tracing::error!(flow = %flow_id, %err, "could not claim a schedule tick; skipped");
-                continue;
-            }
-        }
-        // The watcher keeps the plan current; the flow may have changed or stopped since this
-        // tick was planned. The run goes on beside the loop, so a long run delays no tick.
+        // The flow may have changed or stopped since this tick was planned (the watcher
+        // keeps the plan current).
         let plan = engine.current();
         let Some(flow) = plan
             .flow(&flow_id)
@@ -180,19 +170,38 @@ async fn tick_loop(flow_id: String, schedule: Schedule, engine: Weak<crate::Inne
         else {
             continue;
         };
-        tokio::spawn(async move {
-            engine
-                .execute(Box::new(Start {
-                    flow,
-                    at: None,
-                    trigger: Value::Null,
-                    accountability: None,
-                    depth: 1,
-                    tx: None,
-                }))
-                .await;
-        });
+        // The claim and the queued run commit together: a tick is run once, and a replica
+        // that dies after claiming it leaves a queued run for the others, not a lost tick.
+        match claim_and_queue(&engine, &flow, tick).await {
+            Ok(true) => engine.inner.queue_wake(),
+            // Another replica runs this tick.
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(flow = %flow_id, %err, "could not claim a schedule tick; skipped");
+            }
+        }
     }
+}
+
+async fn claim_and_queue(
+    engine: &Engine,
+    flow: &crate::plan::FlowPlan,
+    tick: chrono::DateTime<Utc>,
+) -> Result<bool, domain::Error> {
+    use sea_orm::TransactionTrait;
+    let tx = engine.items().db().begin().await?;
+    let won =
+        domain::schedule::claim_tick(&tx, &flow.id, tick, &engine.inner.schedules.replica).await?;
+    if won {
+        let start = domain::runs::QueuedStart {
+            trigger: Value::Null,
+            accountability: None,
+            depth: 1,
+        };
+        domain::runs::enqueue(&tx, &flow.id, "schedule", &start).await?;
+    }
+    tx.commit().await?;
+    Ok(won)
 }
 
 /// Follows committed changes in the background: schedules follow edits at once, even when

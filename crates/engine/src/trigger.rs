@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::Engine;
 use crate::error::{DirectusError, HttpError, Rejection};
+use crate::queue::QueueFull;
 use crate::runner::{Start, Status};
 
 /// An HTTP request that starts a flow; `$trigger` is built from it.
@@ -44,8 +45,11 @@ impl TriggerRequest {
 pub enum TriggerReply {
     /// 200 with the raw JSON (no `data` envelope).
     Json(Value),
-    /// 204 with no body: a falsy result, or an async run.
+    /// 204 with no body: a falsy result, or an async run (queued).
     NoContent,
+    /// An async run refused because the run queue is full: the caller should retry later
+    /// (503 with `Retry-After`).
+    Busy,
     Error(HttpError),
 }
 
@@ -189,6 +193,26 @@ impl Engine {
         };
         let admin = request.accountability.admin;
         let (trigger, accountability) = request.into_trigger();
+        if flow.option_bool("async") {
+            let kind = if manual { "manual" } else { "webhook" };
+            let start = domain::runs::QueuedStart {
+                trigger,
+                accountability: Some(accountability),
+                depth: 1,
+            };
+            return match self.enqueue(&flow, kind, start).await {
+                Ok(Ok(())) => TriggerReply::NoContent,
+                Ok(Err(QueueFull)) => TriggerReply::Busy,
+                Err(err) => {
+                    tracing::error!(flow = %flow.id, %err, "could not queue a run");
+                    TriggerReply::Error(
+                        Rejection::error("The run could not be queued".to_string())
+                            .http
+                            .for_caller(admin),
+                    )
+                }
+            };
+        }
         let start = Box::new(Start {
             trigger,
             accountability: Some(accountability),
@@ -197,13 +221,6 @@ impl Engine {
             depth: 1,
             tx: None,
         });
-        if flow.option_bool("async") {
-            let engine = self.clone();
-            tokio::spawn(async move {
-                engine.execute(start).await;
-            });
-            return TriggerReply::NoContent;
-        }
         let run = self.execute(start).await;
         if flow.option_bool("error_on_reject")
             && run.last_status == Some(Status::Reject)

@@ -81,6 +81,28 @@ pub struct Config {
         global = true
     )]
     pub flows_trigger_concurrency: usize,
+    /// Queued runs (async webhooks and manual triggers, schedules, action events) this
+    /// replica works on at once; the rest wait their turn in the database.
+    #[arg(
+        long,
+        env = "FLOW_RUNS_CONCURRENCY",
+        default_value_t = 512,
+        global = true
+    )]
+    pub flow_runs_concurrency: usize,
+    /// Queued runs beyond which new async calls get 503 with `Retry-After` instead of being
+    /// accepted.
+    #[arg(
+        long,
+        env = "FLOW_RUNS_QUEUE_MAX",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub flow_runs_queue_max: u64,
+    /// Milliseconds a replica's claim on a run holds without renewal; a run whose replica
+    /// died is taken over after this.
+    #[arg(long, env = "FLOW_RUNS_LEASE", default_value_t = 30_000, global = true)]
+    pub flow_runs_lease: u64,
     /// Addresses the `request` operation refuses (comma separated IPs or CIDR ranges;
     /// `0.0.0.0` means this host). Empty denies nothing.
     #[arg(
@@ -204,6 +226,12 @@ impl Config {
             script: engine::ScriptLimits {
                 max_memory: self.flows_run_script_max_memory.max(1) * 1024 * 1024,
                 timeout: std::time::Duration::from_millis(self.flows_run_script_timeout.max(1)),
+            },
+            queue: engine::QueueConfig {
+                concurrency: self.flow_runs_concurrency.max(1),
+                bound: self.flow_runs_queue_max,
+                lease: std::time::Duration::from_millis(self.flow_runs_lease.max(300)),
+                ..engine::QueueConfig::default()
             },
             mail: engine::MailConfig {
                 from: self.email_from.clone(),

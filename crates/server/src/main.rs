@@ -125,6 +125,8 @@ async fn serve() -> anyhow::Result<()> {
             "requests still under way after SERVER_SHUTDOWN_TIMEOUT were cut"
         ),
     }
+    // Queued runs under way get the grace period too; the rest go back to the queue.
+    engine.stop_queue(grace).await;
     // `server.stop` flows finish before the process exits.
     for run in engine
         .emit_action(

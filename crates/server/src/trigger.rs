@@ -23,6 +23,15 @@ fn reply(reply: TriggerReply) -> Response {
     match reply {
         TriggerReply::Json(value) => Json(value).into_response(),
         TriggerReply::NoContent => StatusCode::NO_CONTENT.into_response(),
+        TriggerReply::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            Json(serde_json::json!({"errors": [{
+                "message": "The run queue is full; try again shortly.",
+                "extensions": {"code": "SERVICE_UNAVAILABLE"}
+            }]})),
+        )
+            .into_response(),
         TriggerReply::Error(err) => {
             let status =
                 StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -171,3 +171,104 @@ async fn sigterm_lets_a_request_under_way_finish_and_a_second_server_is_refused(
     signal(&restarted, "INT");
     assert!(restarted.wait().expect("wait").success());
 }
+
+/// The rows of `flowline_runs` by status, read from the file as another process would.
+async fn run_statuses(db: &std::path::Path) -> Vec<(String, i64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .expect("open");
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT status, COUNT(*) FROM flowline_runs GROUP BY status ORDER BY status",
+        ))
+        .await
+        .expect("statuses");
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get_by_index::<String>(0).expect("status"),
+                r.try_get_by_index::<i64>(1).expect("count"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_accepted_before_a_sigkill_complete_after_the_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("flowline.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let spawn_short_lease = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flowline"));
+        command
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("PORT", port.to_string())
+            .env("HOST", "127.0.0.1")
+            .env("ADMIN_TOKEN", TOKEN)
+            .env("FLOW_RUNS_LEASE", "1000")
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command.spawn().expect("start flowline")
+    };
+    let mut server = spawn_short_lease();
+    until_up(&base, &mut server).await;
+    let client = reqwest::Client::new();
+    // An async webhook whose runs take a second each: all 40 are under way or queued when
+    // the process is killed.
+    send(
+        &client,
+        "POST",
+        format!("{base}/flows"),
+        json!({
+            "id": FLOW, "name": "durable", "trigger": "webhook", "accountability": "activity",
+            "options": {"method": "POST", "async": true},
+            "operations": [
+                {"id": NAP, "key": "nap", "type": "sleep", "position_x": 19, "position_y": 1,
+                 "options": {"milliseconds": 1000}}
+            ]
+        }),
+    )
+    .await;
+    send(
+        &client,
+        "PATCH",
+        format!("{base}/flows/{FLOW}"),
+        json!({"operation": NAP}),
+    )
+    .await;
+    for _ in 0..40 {
+        let reply = client
+            .post(format!("{base}/flows/trigger/{FLOW}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(reply.status(), 204);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    signal(&server, "KILL");
+    server.wait().expect("killed");
+    assert_eq!(
+        run_statuses(&db).await,
+        [("running".to_string(), 40)],
+        "every accepted run was in the queue, none finished"
+    );
+
+    let mut restarted = spawn_short_lease();
+    until_up(&base, &mut restarted).await;
+    let start = Instant::now();
+    loop {
+        let now = run_statuses(&db).await;
+        if now == [("resolved".to_string(), 40)] {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    signal(&restarted, "TERM");
+    assert!(restarted.wait().expect("wait").success());
+}

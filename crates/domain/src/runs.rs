@@ -1,0 +1,236 @@
+//! The durable run queue (`flowline_runs`): runs that nobody waits for are written here
+//! before they are acknowledged, claimed by workers under a lease, and finished in place.
+//!
+//! Claims take the oldest queued runs, and runs whose lease ran out (their replica died or
+//! stopped), with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that replicas claiming at the
+//! same moment never take the same run; SQLite has one writer and one server, and needs no
+//! row lock. A worker renews the leases of the runs it holds; a stopping worker hands its
+//! unfinished runs back at once.
+
+use chrono::Utc;
+use entity::flowline_runs as runs;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Accountability;
+use crate::error::{Error, Result};
+
+/// A run's state, as the `status` column spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Resolved,
+    Rejected,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Resolved => "resolved",
+            RunStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// How a queued run starts: everything the engine needs, and nothing of HTTP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedStart {
+    /// `$trigger`.
+    pub trigger: Value,
+    /// Who started it; `None` for schedules.
+    pub accountability: Option<Accountability>,
+    /// Flows triggering flows: 1 for a run started from outside.
+    pub depth: usize,
+}
+
+/// A run a worker claimed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: String,
+    pub flow: String,
+    pub start: QueuedStart,
+    /// Counting this one.
+    pub attempts: i32,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Writes a queued run; answers its id. Inside a transaction, the run exists exactly when
+/// the transaction commits.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    flow: &str,
+    trigger: &str,
+    start: &QueuedStart,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = runs::ActiveModel {
+        id: Set(id.clone()),
+        flow: Set(flow.to_string()),
+        trigger: Set(trigger.to_string()),
+        status: Set(RunStatus::Queued.as_str().to_string()),
+        start: Set(serde_json::to_string(start).map_err(|e| Error::Internal(e.to_string()))?),
+        attempts: Set(0),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        enqueued_at: Set(now_ms()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        error: Set(None),
+    };
+    runs::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(id)
+}
+
+/// Claims up to `n` runs for `owner` until `lease_ms` from now: the oldest queued ones, and
+/// running ones whose lease expired.
+pub async fn claim<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    owner: &str,
+    lease_ms: i64,
+    n: u64,
+) -> Result<Vec<Claimed>> {
+    let now = now_ms();
+    let tx = db.begin().await?;
+    let rows = runs::Entity::find()
+        .filter(
+            runs::Column::Status
+                .eq(RunStatus::Queued.as_str())
+                .or(runs::Column::Status
+                    .eq(RunStatus::Running.as_str())
+                    .and(runs::Column::LeaseUntil.lt(now))),
+        )
+        .order_by_asc(runs::Column::EnqueuedAt)
+        .order_by_asc(runs::Column::Id)
+        .limit(n)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(&tx)
+        .await?;
+    if rows.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Running.as_str()),
+        )
+        .col_expr(runs::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(runs::Column::LeaseUntil, Expr::value(now + lease_ms))
+        .col_expr(
+            runs::Column::Attempts,
+            Expr::col(runs::Column::Attempts).add(1),
+        )
+        .col_expr(runs::Column::StartedAt, Expr::value(now))
+        .filter(runs::Column::Id.is_in(ids))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        match serde_json::from_str::<QueuedStart>(&row.start) {
+            Ok(start) => claimed.push(Claimed {
+                id: row.id,
+                flow: row.flow,
+                start,
+                attempts: row.attempts + 1,
+            }),
+            Err(err) => {
+                // Written by this code, so unreadable only if tampered with: it cannot run.
+                tracing::error!(run = %row.id, %err, "a queued run cannot be read; rejected");
+                finish(
+                    db,
+                    &row.id,
+                    owner,
+                    RunStatus::Rejected,
+                    Some(&err.to_string()),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Extends `owner`'s leases on `ids` to `lease_ms` from now.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    ids: Vec<String>,
+    lease_ms: i64,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    runs::Entity::update_many()
+        .col_expr(runs::Column::LeaseUntil, Expr::value(now_ms() + lease_ms))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
+        .filter(runs::Column::Id.is_in(ids))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records how a run `owner` holds ended. A run whose lease another replica took over
+/// meanwhile is left to it.
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    status: RunStatus,
+    error: Option<&str>,
+) -> Result<()> {
+    runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+        .col_expr(runs::Column::FinishedAt, Expr::value(now_ms()))
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .col_expr(runs::Column::Error, Expr::value(error.map(str::to_string)))
+        .filter(runs::Column::Id.eq(id))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Hands `owner`'s unfinished runs back to the queue, for another worker to take at once.
+pub async fn release(db: &impl ConnectionTrait, owner: &str) -> Result<u64> {
+    let released = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Queued.as_str()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
+}
+
+/// How many runs wait to be claimed.
+pub async fn queued(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(runs::Entity::find()
+        .filter(runs::Column::Status.eq(RunStatus::Queued.as_str()))
+        .count(db)
+        .await?)
+}

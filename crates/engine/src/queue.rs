@@ -1,0 +1,274 @@
+//! Workers of the durable run queue ([`domain::runs`]): every run that nobody waits for is
+//! written to the queue before it is acknowledged, and run from there.
+//!
+//! Each replica claims queued runs in batches as its worker slots free up
+//! ([`QueueConfig::concurrency`]), so a burst waits its turn instead of every run competing
+//! for the database pool at once; it renews the leases of the runs it holds, and a run whose
+//! lease runs out (its replica died) is claimed again by whichever replica looks next,
+//! including this process after a restart. A run taken over starts again from its first
+//! operation: its steps are at least once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use domain::runs::{self, Claimed, QueuedStart, RunStatus};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::Engine;
+use crate::plan::FlowPlan;
+use crate::runner::{Start, Status};
+
+/// Settings of the queue (`FLOW_RUNS_*`).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Runs this replica works on at once.
+    pub concurrency: usize,
+    /// Queued runs beyond which new async calls are refused (503) rather than accepted.
+    pub bound: u64,
+    /// How long a claim holds without renewal: a run whose replica died waits this long
+    /// before another takes it over.
+    pub lease: Duration,
+    /// How often an idle worker looks for runs other replicas queued.
+    pub poll: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            concurrency: 512,
+            bound: 100_000,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Refused: the queue holds [`QueueConfig::bound`] runs already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
+pub(crate) struct Queue {
+    config: QueueConfig,
+    /// Names this replica in leases.
+    owner: String,
+    slots: Arc<Semaphore>,
+    wake: Notify,
+    stopping: AtomicBool,
+    /// The runs this replica works on, to renew their leases and stop them on shutdown.
+    running: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Queued runs, as last counted plus what this replica queued since.
+    queued: AtomicU64,
+}
+
+impl Queue {
+    pub(crate) fn new(config: QueueConfig) -> Self {
+        Queue {
+            slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            owner: format!(
+                "pid {} {}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            config,
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+            running: Mutex::new(HashMap::new()),
+            queued: AtomicU64::new(0),
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::task::AbortHandle>> {
+        match self.running.lock() {
+            Ok(running) => running,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+impl crate::Inner {
+    /// Tells the workers that a run was queued by other means than [`Engine::enqueue`].
+    pub(crate) fn queue_wake(&self) {
+        self.queue.queued.fetch_add(1, Ordering::Relaxed);
+        self.queue.wake.notify_one();
+    }
+}
+
+impl Engine {
+    /// Queues a run of `flow` (started by `trigger`); answers once it is in the database.
+    pub async fn enqueue(
+        &self,
+        flow: &FlowPlan,
+        trigger: &str,
+        start: QueuedStart,
+    ) -> Result<Result<(), QueueFull>, domain::Error> {
+        let queue = &self.inner.queue;
+        if queue.queued.load(Ordering::Relaxed) >= queue.config.bound {
+            return Ok(Err(QueueFull));
+        }
+        runs::enqueue(self.items().db(), &flow.id, trigger, &start).await?;
+        queue.queued.fetch_add(1, Ordering::Relaxed);
+        queue.wake.notify_one();
+        Ok(Ok(()))
+    }
+
+    /// Stops claiming runs, lets the ones under way finish for at most `grace`, then stops
+    /// the rest and hands them back to the queue, where another replica (or this one after
+    /// its restart) takes them at once.
+    pub async fn stop_queue(&self, grace: Duration) {
+        let queue = &self.inner.queue;
+        queue.stopping.store(true, Ordering::SeqCst);
+        queue.wake.notify_waiters();
+        let deadline = tokio::time::Instant::now() + grace;
+        while !queue.running().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let unfinished: Vec<_> = queue.running().drain().map(|(_, task)| task).collect();
+        for task in &unfinished {
+            task.abort();
+        }
+        match runs::release(self.items().db(), &queue.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(runs = n, "handed unfinished runs back to the queue"),
+            Err(err) => {
+                tracing::error!(%err, "could not hand runs back; their leases expire instead")
+            }
+        }
+    }
+}
+
+/// Starts the claiming loop and the lease renewal of `engine`'s queue.
+pub(crate) fn start(engine: &Engine) {
+    let weak = Arc::downgrade(&engine.inner);
+    tokio::spawn(claim_loop(weak.clone()));
+    tokio::spawn(renew_loop(weak));
+}
+
+/// Most runs claimed in one statement.
+const BATCH: usize = 64;
+
+async fn claim_loop(weak: Weak<crate::Inner>) {
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let engine = Engine { inner };
+        let queue = &engine.inner.queue;
+        if queue.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(mut slots) = queue.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let more = queue.slots.available_permits().min(BATCH - 1);
+        if more > 0
+            && let Ok(extra) = queue.slots.clone().try_acquire_many_owned(more as u32)
+        {
+            slots.merge(extra);
+        }
+        let wanted = slots.num_permits() as u64;
+        let lease = i64::try_from(queue.config.lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed = match runs::claim(engine.items().db(), &queue.owner, lease, wanted).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::error!(%err, "claiming queued runs failed; trying again");
+                Vec::new()
+            }
+        };
+        let got = claimed.len() as u64;
+        let _ = queue
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(got))
+            });
+        if claimed.is_empty() {
+            drop(slots);
+            let poll = queue.config.poll;
+            let wake = queue.wake.notified();
+            tokio::select! {
+                () = wake => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+            continue;
+        }
+        for run in claimed {
+            let Some(slot) = slots.split(1) else { break };
+            let id = run.id.clone();
+            let worker = engine.clone();
+            let mut running = queue.running();
+            let task = tokio::spawn(async move {
+                work(&worker, run).await;
+                drop(slot);
+            });
+            running.insert(id, task.abort_handle());
+        }
+    }
+}
+
+/// Runs one claimed run and records how it ended.
+async fn work(engine: &Engine, run: Claimed) {
+    let queue = &engine.inner.queue;
+    let plan = engine.plan().await;
+    let (status, error) = match plan.flow(&run.flow) {
+        Some(flow) => {
+            let done = engine
+                .execute(Box::new(Start {
+                    flow,
+                    at: None,
+                    trigger: run.start.trigger,
+                    accountability: run.start.accountability,
+                    depth: run.start.depth,
+                    tx: None,
+                }))
+                .await;
+            match done.last_status {
+                Some(Status::Reject) => (
+                    RunStatus::Rejected,
+                    done.last_rejection.map(|r| r.data.to_string()),
+                ),
+                _ => (RunStatus::Resolved, None),
+            }
+        }
+        // Deleted or deactivated since it was queued: it no longer runs, as Directus runs
+        // only active flows.
+        None => (
+            RunStatus::Rejected,
+            Some("the flow is no longer active".to_string()),
+        ),
+    };
+    if let Err(err) = runs::finish(
+        engine.items().db(),
+        &run.id,
+        &queue.owner,
+        status,
+        error.as_deref(),
+    )
+    .await
+    {
+        tracing::error!(run = %run.id, %err, "could not record a finished run; it may run again");
+    }
+    queue.running().remove(&run.id);
+}
+
+/// Renews the leases of the runs this replica holds, and counts the queue again, every
+/// third of a lease.
+async fn renew_loop(weak: Weak<crate::Inner>) {
+    loop {
+        let period = {
+            let Some(inner) = weak.upgrade() else { return };
+            (inner.queue.config.lease / 3).max(Duration::from_millis(100))
+        };
+        tokio::time::sleep(period.min(Duration::from_secs(1))).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let engine = Engine { inner };
+        let queue = &engine.inner.queue;
+        let ids: Vec<String> = queue.running().keys().cloned().collect();
+        let lease = i64::try_from(queue.config.lease.as_millis()).unwrap_or(i64::MAX);
+        if let Err(err) = runs::renew(engine.items().db(), &queue.owner, ids, lease).await {
+            tracing::error!(%err, "renewing run leases failed");
+        }
+        match runs::queued(engine.items().db()).await {
+            Ok(n) => queue.queued.store(n, Ordering::Relaxed),
+            Err(err) => tracing::warn!(%err, "counting queued runs failed"),
+        }
+    }
+}
