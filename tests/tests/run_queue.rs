@@ -228,3 +228,85 @@ async fn postgres_a_stopping_replica_hands_its_runs_to_another() {
     until_statuses(one, &["resolved=4"], Duration::from_secs(5)).await;
     assert_eq!(run_activity(one, &flow.id).await.len(), 4);
 }
+
+/// An action run is queued in the transaction of the write that fires it: it is in the
+/// database when the write is answered, and a refused write queues nothing.
+async fn action_runs_commit_with_their_write(app: TestApp) {
+    app.articles_table().await;
+    // No worker takes the runs, so what the write queued stays visible as queued.
+    app.state.engine.stop_queue(Duration::ZERO).await;
+    FlowBuilder::new(5, "event")
+        .option("type", json!("action"))
+        .option("scope", json!(["items.create"]))
+        .option("collections", json!(["articles"]))
+        .op("t", "transform", json!({"json": {}}))
+        .insert(&app)
+        .await;
+    let reply = app
+        .send(
+            "POST",
+            "/items/articles",
+            Some(r#"[{"title": "one"}, {"title": "two"}]"#),
+            Some(e2e::ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let queued = query(
+        &app,
+        "SELECT flow, trigger, status, start FROM flowline_runs ORDER BY enqueued_at, start",
+        4,
+    )
+    .await;
+    let flow = fid(5);
+    let start = |key: i64, title: &str| {
+        json!({
+            "trigger": {"event": "articles.items.create", "payload": {"title": title, "id": key}, "key": key, "collection": "articles"},
+            "accountability": null,
+            "depth": 1
+        })
+    };
+    let rows: Vec<(String, String, String, serde_json::Value)> = queued
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or_default().to_string(),
+                r[1].as_str().unwrap_or_default().to_string(),
+                r[2].as_str().unwrap_or_default().to_string(),
+                serde_json::from_str(r[3].as_str().unwrap_or("null")).expect("start"),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (row, (key, title)) in rows.iter().zip([(1, "one"), (2, "two")]) {
+        assert_eq!(row.0, flow);
+        assert_eq!(row.1, "event");
+        assert_eq!(row.2, "queued");
+        // Queued with the caller's accountability: the admin's user and role.
+        let mut want = start(key, title);
+        want["accountability"] = row.3["accountability"].clone();
+        assert_eq!(row.3, want);
+        assert_eq!(row.3["accountability"]["admin"], json!(true));
+        assert!(row.3["accountability"]["user"].is_string());
+    }
+    // A batch refused as a whole queues nothing.
+    let reply = app
+        .send(
+            "POST",
+            "/items/articles",
+            Some(r#"[{"title": "three"}, {"body": "no title"}]"#),
+            Some(e2e::ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert_eq!(app.count("flowline_runs").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_action_runs_commit_with_their_write() {
+    action_runs_commit_with_their_write(TestApp::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_action_runs_commit_with_their_write() {
+    action_runs_commit_with_their_write(TestApp::postgres().await).await;
+}

@@ -27,6 +27,14 @@ pub trait FilterHooks: Send + Sync {
     /// to date on their own connection (SQLite has one, held by the transaction after).
     fn prepare(&self) -> BoxFuture<'_, ()>;
 
+    /// Queues the runs of the action flows that listen to `mutations`, inside the write's
+    /// transaction `tx`: they exist exactly when the write commits.
+    fn queue_actions<'a>(
+        &'a self,
+        mutations: &'a [crate::items::Mutation],
+        tx: &'a DatabaseTransaction,
+    ) -> BoxFuture<'a, Result<()>>;
+
     /// Runs the filter flows of `event` in order, inside the write's transaction `tx`, and
     /// answers the payload to write (each flow's return value replaces it), or the error
     /// that aborts the write.

@@ -701,6 +701,15 @@ impl ItemsService {
         >,
         T: Send,
     {
+        // Action runs are queued with the write from the plan as it is: bring it up to date
+        // first, unless this write is nested in another's transaction (which did so, and
+        // whose connection a reload would wait for).
+        if self.origin.emit_events
+            && self.tx.is_none()
+            && let Some(hooks) = self.hooks.get()
+        {
+            hooks.prepare().await;
+        }
         let tx = Arc::new(self.writer().begin().await?);
         let mut writer = Writer {
             catalog,
@@ -722,6 +731,13 @@ impl ItemsService {
             return Err(Error::Internal(
                 "the write's transaction is still in use after its filter flows".into(),
             ));
+        };
+        let result = match (result, self.hooks.get()) {
+            (Ok(value), Some(hooks)) if !writer.changes.mutations.is_empty() => hooks
+                .queue_actions(&writer.changes.mutations, &tx)
+                .await
+                .map(|()| value),
+            (result, _) => result,
         };
         // Announced inside the transaction: PostgreSQL delivers the notices on commit, and
         // drops them with a rollback.

@@ -106,49 +106,58 @@ impl Engine {
     /// action flows one level deeper, so a flow that writes to the collection it listens to
     /// stops at the depth guard instead of looping (Directus loops until it falls over).
     pub async fn dispatch_mutation(&self, m: &Mutation) {
-        if !m.origin.emit_events {
-            return;
+        // Its action runs were queued inside its transaction
+        // ([`Engine::queue_actions`]); the workers look for them now.
+        if m.origin.emit_events {
+            self.inner.queue_look();
         }
-        let event = item_event(&m.collection, m.event.as_str());
-        let depth = m.origin.depth + 1;
-        if depth > self.config().max_depth {
-            tracing::warn!(
-                event = %event,
-                depth,
-                "action flows not started: flows writing to the collections they listen to reached FLOWS_MAX_DEPTH"
-            );
-            return;
-        }
+    }
+
+    /// Queues the action runs of `mutations` inside the transaction `tx` that writes them,
+    /// so that the runs exist exactly when the write commits: a crash right after the commit
+    /// loses none, and a rolled-back write starts none. Reads the plan as it is (it was
+    /// brought up to date before the transaction began; a reload now would wait for the
+    /// connection the transaction holds on SQLite).
+    pub(crate) async fn queue_actions(
+        &self,
+        mutations: &[Mutation],
+        tx: &sea_orm::DatabaseTransaction,
+    ) -> domain::Result<()> {
+        let plan = self.current();
         let catalog = self.items().catalog();
-        let coll = catalog.get(&m.collection);
-        let key = |k: &str| coll.map_or_else(|| Value::from(k), |c| c.key_json(k));
-        let plan = self.plan().await;
-        let listening: Vec<_> = plan
-            .flows
-            .values()
-            .filter(|flow| registered(flow, "action").contains(&event))
-            .collect();
-        if listening.is_empty() {
-            return;
-        }
-        for meta in metas(m, key) {
-            // Action runs go through the queue: they survive a restart, and a burst of
-            // writes waits its turn.
-            for flow in &listening {
-                let start = domain::runs::QueuedStart {
-                    trigger: meta.clone(),
-                    accountability: Some(m.accountability.clone()),
+        for m in mutations.iter().filter(|m| m.origin.emit_events) {
+            let event = item_event(&m.collection, m.event.as_str());
+            let listening: Vec<_> = plan
+                .flows
+                .values()
+                .filter(|flow| registered(flow, "action").contains(&event))
+                .collect();
+            if listening.is_empty() {
+                continue;
+            }
+            let depth = m.origin.depth + 1;
+            if depth > self.config().max_depth {
+                tracing::warn!(
+                    event = %event,
                     depth,
-                };
-                if let Err(err) =
-                    domain::runs::enqueue(self.items().db(), &flow.id, "event", &start).await
-                {
-                    tracing::error!(flow = %flow.id, %err, "could not queue an action run");
-                } else {
-                    self.inner.queue_wake();
+                    "action flows not started: flows writing to the collections they listen to reached FLOWS_MAX_DEPTH"
+                );
+                continue;
+            }
+            let coll = catalog.get(&m.collection);
+            let key = |k: &str| coll.map_or_else(|| Value::from(k), |c| c.key_json(k));
+            for meta in metas(m, key) {
+                for flow in &listening {
+                    let start = domain::runs::QueuedStart {
+                        trigger: meta.clone(),
+                        accountability: Some(m.accountability.clone()),
+                        depth,
+                    };
+                    domain::runs::enqueue(tx, &flow.id, "event", &start).await?;
                 }
             }
         }
+        Ok(())
     }
 }
 

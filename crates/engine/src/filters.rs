@@ -30,6 +30,19 @@ impl FilterHooks for Hooks {
         })
     }
 
+    fn queue_actions<'a>(
+        &'a self,
+        mutations: &'a [domain::Mutation],
+        tx: &'a DatabaseTransaction,
+    ) -> BoxFuture<'a, domain::Result<()>> {
+        Box::pin(async move {
+            let Some(inner) = self.engine.upgrade() else {
+                return Ok(());
+            };
+            Engine { inner }.queue_actions(mutations, tx).await
+        })
+    }
+
     fn filter<'a>(
         &'a self,
         event: &'a str,

@@ -91,6 +91,12 @@ impl crate::Inner {
     /// Tells the workers that a run was queued by other means than [`Engine::enqueue`].
     pub(crate) fn queue_wake(&self) {
         self.queue.queued.fetch_add(1, Ordering::Relaxed);
+        self.queue_look();
+    }
+
+    /// Tells the workers that runs may have been queued (a write's action runs, whose
+    /// number the next count of the queue says).
+    pub(crate) fn queue_look(&self) {
         self.queue.wake.notify_one();
     }
 }
