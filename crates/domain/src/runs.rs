@@ -227,6 +227,25 @@ pub async fn release(db: &impl ConnectionTrait, owner: &str) -> Result<u64> {
     Ok(released.rows_affected)
 }
 
+/// Queues again every run left running: on SQLite, whose one server is this process, such
+/// runs were held by a previous process that died, and need not wait for their leases.
+pub async fn release_all(db: &impl ConnectionTrait) -> Result<u64> {
+    let released = runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Queued.as_str()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(released.rows_affected)
+}
+
 /// How many runs wait to be claimed.
 pub async fn queued(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(runs::Entity::find()

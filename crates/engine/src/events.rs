@@ -101,11 +101,12 @@ impl Engine {
         runs
     }
 
-    /// The action events of a committed write.
-    /// Writes with `emitEvents: false` start nothing; a write made by a flow starts its
-    /// action flows one level deeper, so a flow that writes to the collection it listens to
-    /// stops at the depth guard instead of looping (Directus loops until it falls over).
+    /// After a local write commits: the plan follows it, and the workers look for the action
+    /// runs it queued.
     pub async fn dispatch_mutation(&self, m: &Mutation) {
+        // Flows may have changed: the plan and the schedules follow at once, even when no
+        // request comes to ask for the plan.
+        self.plan().await;
         // Its action runs were queued inside its transaction
         // ([`Engine::queue_actions`]); the workers look for them now.
         if m.origin.emit_events {
@@ -113,6 +114,10 @@ impl Engine {
         }
     }
 
+    /// Writes with `emitEvents: false` start nothing; a write made by a flow starts its
+    /// action flows one level deeper, so a flow that writes to the collection it listens to
+    /// stops at the depth guard instead of looping (Directus loops until it falls over).
+    ///
     /// Queues the action runs of `mutations` inside the transaction `tx` that writes them,
     /// so that the runs exist exactly when the write commits: a crash right after the commit
     /// loses none, and a rolled-back write starts none. Reads the plan as it is (it was

@@ -260,7 +260,7 @@ impl Engine {
             .schedules
             .sync(&current, Arc::downgrade(&engine.inner));
         schedule::watch(&engine);
-        queue::start(&engine);
+        queue::start(&engine).await?;
         engine.install_filters();
         // Runs go on in the background.
         drop(

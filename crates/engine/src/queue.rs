@@ -145,16 +145,40 @@ impl Engine {
 }
 
 /// Starts the claiming loop and the lease renewal of `engine`'s queue.
-pub(crate) fn start(engine: &Engine) {
+///
+/// On SQLite this process is the file's one server ([`domain::runs::release_all`] runs at
+/// start), so every run is queued through it: the claiming loop wakes when this process
+/// queues a run and never polls. On PostgreSQL it also polls, for runs other replicas queued
+/// and leases that ran out.
+pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
+    let sqlite = engine.items().backend() == sea_orm::DbBackend::Sqlite;
+    if sqlite {
+        let taken = runs::release_all(engine.items().db()).await?;
+        if taken > 0 {
+            tracing::info!(
+                runs = taken,
+                "runs left running by the previous process are queued again"
+            );
+        }
+    }
+    engine
+        .inner
+        .queue
+        .queued
+        .store(runs::queued(engine.items().db()).await?, Ordering::Relaxed);
     let weak = Arc::downgrade(&engine.inner);
-    tokio::spawn(claim_loop(weak.clone()));
+    tokio::spawn(claim_loop(
+        weak.clone(),
+        (!sqlite).then_some(engine.inner.queue.config.poll),
+    ));
     tokio::spawn(renew_loop(weak));
+    Ok(())
 }
 
 /// Most runs claimed in one statement.
 const BATCH: usize = 64;
 
-async fn claim_loop(weak: Weak<crate::Inner>) {
+async fn claim_loop(weak: Weak<crate::Inner>, poll: Option<Duration>) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
         let engine = Engine { inner };
@@ -188,11 +212,15 @@ async fn claim_loop(weak: Weak<crate::Inner>) {
             });
         if claimed.is_empty() {
             drop(slots);
-            let poll = queue.config.poll;
             let wake = queue.wake.notified();
-            tokio::select! {
-                () = wake => {}
-                () = tokio::time::sleep(poll) => {}
+            match poll {
+                Some(poll) => {
+                    tokio::select! {
+                        () = wake => {}
+                        () = tokio::time::sleep(poll) => {}
+                    }
+                }
+                None => wake.await,
             }
             continue;
         }
@@ -255,15 +283,15 @@ async fn work(engine: &Engine, run: Claimed) {
     queue.running().remove(&run.id);
 }
 
-/// Renews the leases of the runs this replica holds, and counts the queue again, every
-/// third of a lease.
+/// Renews the leases of the runs this replica holds, and counts the queue again (runs other
+/// replicas and writes queued), every third of a lease.
 async fn renew_loop(weak: Weak<crate::Inner>) {
     loop {
         let period = {
             let Some(inner) = weak.upgrade() else { return };
             (inner.queue.config.lease / 3).max(Duration::from_millis(100))
         };
-        tokio::time::sleep(period.min(Duration::from_secs(1))).await;
+        tokio::time::sleep(period).await;
         let Some(inner) = weak.upgrade() else { return };
         let engine = Engine { inner };
         let queue = &engine.inner.queue;
