@@ -10,7 +10,7 @@ use sea_orm_migration::sea_orm::{
 
 type TestResult = Result<(), Box<dyn Error>>;
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "directus_activity",
     "directus_flows",
     "directus_folders",
@@ -20,6 +20,7 @@ const TABLES: [&str; 11] = [
     "directus_revisions",
     "directus_roles",
     "directus_users",
+    "flowline_run_steps",
     "flowline_runs",
     "flowline_schedule_ticks",
 ];
@@ -120,7 +121,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 7, "seven migrations")?;
+    ensure(Migrator::migrations().len() == 8, "eight migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {

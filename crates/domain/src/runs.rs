@@ -8,6 +8,7 @@
 //! unfinished runs back at once.
 
 use chrono::Utc;
+use entity::flowline_run_steps as steps;
 use entity::flowline_runs as runs;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
@@ -252,4 +253,75 @@ pub async fn queued(db: &impl ConnectionTrait) -> Result<u64> {
         .filter(runs::Column::Status.eq(RunStatus::Queued.as_str()))
         .count(db)
         .await?)
+}
+
+/// One completed step of a queued run, as journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalStep {
+    pub operation: String,
+    pub key: String,
+    /// `true` when the run followed the operation's resolve link.
+    pub resolved: bool,
+    pub output: Value,
+}
+
+/// Journals step `seq` of `run`. Inside the transaction of the step's own write, the step
+/// and the write commit together.
+pub async fn journal_step(
+    db: &impl ConnectionTrait,
+    run: &str,
+    seq: i32,
+    step: &JournalStep,
+) -> Result<()> {
+    let row = steps::ActiveModel {
+        run: Set(run.to_string()),
+        seq: Set(seq),
+        operation: Set(step.operation.clone()),
+        key: Set(step.key.clone()),
+        status: Set(if step.resolved { "resolve" } else { "reject" }.to_string()),
+        output: Set(step.output.to_string()),
+    };
+    steps::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The journaled steps of `run`, in order.
+pub async fn journal(db: &impl ConnectionTrait, run: &str) -> Result<Vec<JournalStep>> {
+    let rows = steps::Entity::find()
+        .filter(steps::Column::Run.eq(run))
+        .order_by_asc(steps::Column::Seq)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(JournalStep {
+                output: serde_json::from_str(&row.output)
+                    .map_err(|e| Error::Internal(format!("journal of run {run}: {e}")))?,
+                operation: row.operation,
+                key: row.key,
+                resolved: row.status == "resolve",
+            })
+        })
+        .collect()
+}
+
+/// Queues `owner`'s run `id` again, for a worker to resume it from its journal.
+pub async fn release_one(db: &impl ConnectionTrait, id: &str, owner: &str) -> Result<()> {
+    runs::Entity::update_many()
+        .col_expr(
+            runs::Column::Status,
+            Expr::value(RunStatus::Queued.as_str()),
+        )
+        .col_expr(
+            runs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+        .filter(runs::Column::Id.eq(id))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
 }

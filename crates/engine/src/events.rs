@@ -93,6 +93,7 @@ impl Engine {
                 accountability: accountability.clone(),
                 depth,
                 tx: None,
+                durable: None,
             });
             runs.push(tokio::spawn(async move {
                 engine.execute(start).await;

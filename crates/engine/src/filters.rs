@@ -117,6 +117,7 @@ impl Engine {
                     accountability: Some(accountability.clone()),
                     depth,
                     tx: Some(tx.clone()),
+                    durable: None,
                 }),
             )
             .await;

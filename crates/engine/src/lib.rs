@@ -441,6 +441,7 @@ impl Engine {
                 accountability,
                 depth,
                 tx,
+                durable: None,
             }))
             .await;
         let value = run

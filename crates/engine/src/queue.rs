@@ -5,8 +5,8 @@
 //! ([`QueueConfig::concurrency`]), so a burst waits its turn instead of every run competing
 //! for the database pool at once; it renews the leases of the runs it holds, and a run whose
 //! lease runs out (its replica died) is claimed again by whichever replica looks next,
-//! including this process after a restart. A run taken over starts again from its first
-//! operation: its steps are at least once.
+//! including this process after a restart. A run taken over resumes after the last step its
+//! journal holds ([`crate::runner::Durable`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +18,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::Engine;
 use crate::plan::FlowPlan;
-use crate::runner::{Start, Status};
+use crate::runner::{Durable, Start, Status};
 
 /// Settings of the queue (`FLOW_RUNS_*`).
 #[derive(Debug, Clone)]
@@ -238,13 +238,27 @@ async fn claim_loop(weak: Weak<crate::Inner>, poll: Option<Duration>) {
     }
 }
 
-/// Runs one claimed run and records how it ended.
+/// Runs one claimed run and records how it ended. A run claimed again (its earlier attempt
+/// died) resumes after the last step its journal holds.
 async fn work(engine: &Engine, run: Claimed) {
     let queue = &engine.inner.queue;
+    let db = engine.items().db();
+    let done = if run.attempts > 1 {
+        match runs::journal(db, &run.id).await {
+            Ok(done) => done,
+            Err(err) => {
+                tracing::error!(run = %run.id, %err, "could not read a run's journal; it waits for another attempt");
+                queue.running().remove(&run.id);
+                return;
+            }
+        }
+    } else {
+        Vec::new()
+    };
     let plan = engine.plan().await;
     let (status, error) = match plan.flow(&run.flow) {
         Some(flow) => {
-            let done = engine
+            let ended = engine
                 .execute(Box::new(Start {
                     flow,
                     at: None,
@@ -252,12 +266,25 @@ async fn work(engine: &Engine, run: Claimed) {
                     accountability: run.start.accountability,
                     depth: run.start.depth,
                     tx: None,
+                    durable: Some(Box::new(Durable {
+                        run: run.id.clone(),
+                        done,
+                    })),
                 }))
                 .await;
-            match done.last_status {
+            if ended.interrupted {
+                // Its journal could not be written: queued again, to resume from it.
+                if let Err(err) = runs::release_one(db, &run.id, &queue.owner).await {
+                    tracing::error!(run = %run.id, %err, "could not queue a stopped run again; its lease expires instead");
+                }
+                queue.running().remove(&run.id);
+                queue.wake.notify_one();
+                return;
+            }
+            match ended.last_status {
                 Some(Status::Reject) => (
                     RunStatus::Rejected,
-                    done.last_rejection.map(|r| r.data.to_string()),
+                    ended.last_rejection.map(|r| r.data.to_string()),
                 ),
                 _ => (RunStatus::Resolved, None),
             }
@@ -269,15 +296,7 @@ async fn work(engine: &Engine, run: Claimed) {
             Some("the flow is no longer active".to_string()),
         ),
     };
-    if let Err(err) = runs::finish(
-        engine.items().db(),
-        &run.id,
-        &queue.owner,
-        status,
-        error.as_deref(),
-    )
-    .await
-    {
+    if let Err(err) = runs::finish(db, &run.id, &queue.owner, status, error.as_deref()).await {
         tracing::error!(run = %run.id, %err, "could not record a finished run; it may run again");
     }
     queue.running().remove(&run.id);

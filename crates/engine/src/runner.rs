@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use domain::Accountability;
+use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -47,6 +48,9 @@ pub struct Run {
     pub last_rejection: Option<Rejection>,
     /// Who ran it, handed back for the run's log so that no copy waits beside the run.
     pub accountability: Option<Accountability>,
+    /// A queued run whose journal could not be written stopped there: it is to be resumed
+    /// from its journal, not recorded as finished.
+    pub interrupted: bool,
 }
 
 impl Run {
@@ -81,6 +85,24 @@ pub struct Start {
     pub depth: usize,
     /// The write transaction a filter flow runs inside; `None` elsewhere.
     pub tx: Option<Arc<sea_orm::DatabaseTransaction>>,
+    /// For a run from the queue: where its steps are journaled, and those it completed in an
+    /// earlier attempt.
+    pub durable: Option<Box<Durable>>,
+}
+
+/// A queued run's journal ([`domain::runs`]). Each completed step is journaled; a step that
+/// writes items (`item-create`, `item-update`, `item-delete`) commits its write and its
+/// journal entry in one transaction, so a resumed run never repeats it. Other steps with
+/// outside effects may run again when a crash falls between the effect and the journal.
+pub struct Durable {
+    pub run: String,
+    /// The steps completed before: replayed into the chain, not run again.
+    pub done: Vec<domain::runs::JournalStep>,
+}
+
+/// Operations whose effect is a write to this database.
+fn writes_items(kind: &str) -> bool {
+    matches!(kind, "item-create" | "item-update" | "item-delete")
 }
 
 pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
@@ -93,6 +115,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         accountability,
         depth,
         tx,
+        durable,
     } = {
         let start = start;
         *start
@@ -132,6 +155,33 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     let mut last_status = None;
     let mut last_rejection = None;
     let mut next = first;
+    let mut interrupted = false;
+    // A resumed run: its completed steps enter the chain as they ended, and it goes on from
+    // where the last one led. A step whose operation was since deleted ends the run there.
+    let mut seq: i32 = 0;
+    if let Some(resumed) = durable.as_ref().filter(|d| !d.done.is_empty()) {
+        deferred.fill(&mut chain, accountability.as_ref());
+        for step in &resumed.done {
+            put(&mut chain, &step.key, step.output.clone());
+            let status = if step.resolved {
+                Status::Resolve
+            } else {
+                Status::Reject
+            };
+            last_status = Some(status);
+            next = flow
+                .ops
+                .iter()
+                .find(|op| *op.key == *step.key)
+                .and_then(|op| match status {
+                    Status::Resolve => op.resolve,
+                    _ => op.reject,
+                })
+                .map(|at| at as usize);
+            seq += 1;
+        }
+        deferred.last = false;
+    }
     // Each operation runs at most once per run unless the graph loops, which writes refuse;
     // the bound guards plans loaded from rows written behind flowline's back.
     let mut budget = flow.ops.len().saturating_mul(2).max(1);
@@ -173,6 +223,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         } else {
             template::render_options(op.options.value(), data)
         };
+        let mut own_tx: Option<Arc<sea_orm::DatabaseTransaction>> = None;
         let (status, output, options) = match rendered {
             Err(err) => (
                 Status::Reject,
@@ -180,13 +231,25 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 Value::Null,
             ),
             Ok(options) => {
+                // A queued run's item write gets a transaction of its own, which its journal
+                // entry joins below.
+                if durable.is_some() && tx.is_none() && writes_items(&op.kind) {
+                    match engine.items().db().begin().await {
+                        Ok(own) => own_tx = Some(Arc::new(own)),
+                        Err(err) => {
+                            tracing::error!(flow = %flow.id, %err, "could not open a step's transaction; the run stops here");
+                            interrupted = true;
+                            break;
+                        }
+                    }
+                }
                 let ctx = OpContext {
                     engine,
                     flow: &flow,
                     accountability: accountability.as_ref(),
                     data,
                     depth,
-                    tx: tx.as_ref(),
+                    tx: own_tx.as_ref().or(tx.as_ref()),
                 };
                 let (result, options) = if record {
                     (handler.run(options.clone(), &ctx).await, options)
@@ -212,6 +275,20 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 data
             }
         };
+        if let Some(durable) = &durable {
+            let entry = domain::runs::JournalStep {
+                operation: op.id.text(),
+                key: op.key.to_string(),
+                resolved: status == Status::Resolve,
+                output: value.clone(),
+            };
+            if let Err(err) = journal(engine, &durable.run, seq, &entry, own_tx.take()).await {
+                tracing::error!(flow = %flow.id, %err, "could not journal a step; the run stops and resumes later");
+                interrupted = true;
+                break;
+            }
+            seq += 1;
+        }
         if record {
             put(&mut chain, &op.key, value.clone());
             steps.push(step(status, options, value));
@@ -237,6 +314,31 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         last_status,
         last_rejection,
         accountability,
+        interrupted,
+    }
+}
+
+/// Journals a queued run's step: inside `own` (the step's item write) when it has one, which
+/// then commits, so the write and its entry exist together or not at all.
+async fn journal(
+    engine: &Engine,
+    run: &str,
+    seq: i32,
+    entry: &domain::runs::JournalStep,
+    own: Option<Arc<sea_orm::DatabaseTransaction>>,
+) -> Result<(), domain::Error> {
+    let Some(own) = own else {
+        return domain::runs::journal_step(engine.items().db(), run, seq, entry).await;
+    };
+    let own = Arc::try_unwrap(own).map_err(|_| {
+        domain::Error::Internal("a step's transaction is still in use after the step".into())
+    })?;
+    match domain::runs::journal_step(&own, run, seq, entry).await {
+        Ok(()) => Ok(own.commit().await?),
+        Err(err) => {
+            let _ = own.rollback().await;
+            Err(err)
+        }
     }
 }
 

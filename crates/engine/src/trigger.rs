@@ -220,6 +220,7 @@ impl Engine {
             at: None,
             depth: 1,
             tx: None,
+            durable: None,
         });
         let run = self.execute(start).await;
         if flow.option_bool("error_on_reject")
@@ -261,6 +262,7 @@ impl Engine {
                 accountability: Some(accountability),
                 depth: 1,
                 tx: None,
+                durable: None,
             }))
             .await;
         respond(run.select(Some(&return_option)), true)

@@ -33,6 +33,7 @@ pub mod directus_operations;
 pub mod directus_revisions;
 pub mod directus_roles;
 pub mod directus_users;
+pub mod flowline_run_steps;
 pub mod flowline_runs;
 pub mod flowline_schedule_ticks;
 pub mod prelude;

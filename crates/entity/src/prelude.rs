@@ -8,5 +8,6 @@ pub use crate::directus_operations::Entity as DirectusOperations;
 pub use crate::directus_revisions::Entity as DirectusRevisions;
 pub use crate::directus_roles::Entity as DirectusRoles;
 pub use crate::directus_users::Entity as DirectusUsers;
+pub use crate::flowline_run_steps::Entity as FlowlineRunSteps;
 pub use crate::flowline_runs::Entity as FlowlineRuns;
 pub use crate::flowline_schedule_ticks::Entity as FlowlineScheduleTicks;

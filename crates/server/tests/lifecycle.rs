@@ -195,40 +195,66 @@ async fn run_statuses(db: &std::path::Path) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// One number `sql` answers, read from the file as another process would.
+async fn number(db: &std::path::Path, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .expect("open");
+    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("number")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn runs_accepted_before_a_sigkill_complete_after_the_restart() {
+async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once() {
+    use sea_orm::ConnectionTrait;
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("flowline.db");
+    // A user table the flow writes to.
+    let setup = sea_orm::Database::connect(format!("sqlite://{}?mode=rwc", db.display()))
+        .await
+        .expect("create");
+    setup
+        .execute_unprepared("CREATE TABLE marks (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        .await
+        .expect("table");
+    setup.close().await.expect("close");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let spawn_short_lease = || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_flowline"));
-        command
+    let spawn_server = || {
+        Command::new(env!("CARGO_BIN_EXE_flowline"))
             .env("DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("PORT", port.to_string())
             .env("HOST", "127.0.0.1")
             .env("ADMIN_TOKEN", TOKEN)
-            .env("FLOW_RUNS_LEASE", "1000")
             .env("LOG_LEVEL", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        command.spawn().expect("start flowline")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start flowline")
     };
-    let mut server = spawn_short_lease();
+    let mut server = spawn_server();
     until_up(&base, &mut server).await;
     let client = reqwest::Client::new();
-    // An async webhook whose runs take a second each: all 40 are under way or queued when
-    // the process is killed.
+    // An async webhook that writes an item, then sleeps a second: when the process is
+    // killed, every run has written and is asleep.
     send(
         &client,
         "POST",
         format!("{base}/flows"),
         json!({
-            "id": FLOW, "name": "durable", "trigger": "webhook", "accountability": "activity",
+            "id": FLOW, "name": "durable", "trigger": "webhook",
             "options": {"method": "POST", "async": true},
             "operations": [
-                {"id": NAP, "key": "nap", "type": "sleep", "position_x": 19, "position_y": 1,
-                 "options": {"milliseconds": 1000}}
+                {"id": NAP, "key": "nap", "type": "sleep", "position_x": 37, "position_y": 1,
+                 "options": {"milliseconds": 1000}},
+                {"id": DONE, "key": "mark", "type": "item-create", "position_x": 19, "position_y": 1,
+                 "options": {"collection": "marks", "permissions": "$full", "payload": {"n": "{{ $trigger.body.n }}"}},
+                 "resolve": NAP}
             ]
         }),
     )
@@ -237,19 +263,26 @@ async fn runs_accepted_before_a_sigkill_complete_after_the_restart() {
         &client,
         "PATCH",
         format!("{base}/flows/{FLOW}"),
-        json!({"operation": NAP}),
+        json!({"operation": DONE}),
     )
     .await;
-    for _ in 0..40 {
+    for n in 0..40 {
         let reply = client
             .post(format!("{base}/flows/trigger/{FLOW}"))
-            .json(&json!({}))
+            .json(&json!({ "n": n }))
             .send()
             .await
             .expect("reply");
         assert_eq!(reply.status(), 204);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = Instant::now();
+    while number(&db, "SELECT COUNT(*) FROM marks").await < 40 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the runs did not write"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     signal(&server, "KILL");
     server.wait().expect("killed");
     assert_eq!(
@@ -257,8 +290,13 @@ async fn runs_accepted_before_a_sigkill_complete_after_the_restart() {
         [("running".to_string(), 40)],
         "every accepted run was in the queue, none finished"
     );
+    assert_eq!(
+        number(&db, "SELECT COUNT(*) FROM flowline_run_steps").await,
+        40,
+        "each run journaled its write"
+    );
 
-    let mut restarted = spawn_short_lease();
+    let mut restarted = spawn_server();
     until_up(&base, &mut restarted).await;
     let start = Instant::now();
     loop {
@@ -269,6 +307,21 @@ async fn runs_accepted_before_a_sigkill_complete_after_the_restart() {
         assert!(start.elapsed() < Duration::from_secs(20), "{now:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Resumed after the write: each item exists once, and each run ended with its sleep.
+    assert_eq!(number(&db, "SELECT COUNT(*) FROM marks").await, 40);
+    assert_eq!(number(&db, "SELECT COUNT(DISTINCT n) FROM marks").await, 40);
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap'"
+        )
+        .await,
+        40
+    );
+    assert_eq!(
+        number(&db, "SELECT COUNT(*) FROM flowline_runs WHERE attempts = 2").await,
+        40
+    );
     signal(&restarted, "TERM");
     assert!(restarted.wait().expect("wait").success());
 }
