@@ -60,6 +60,9 @@ pub(crate) struct Queue {
     running: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     /// Queued runs, as last counted plus what this replica queued since.
     queued: AtomicU64,
+    /// Runs may have been queued without passing through `queued` (a write's action runs):
+    /// the next renewal counts the queue again. Always set with other replicas around.
+    recount: AtomicBool,
 }
 
 impl Queue {
@@ -76,6 +79,7 @@ impl Queue {
             stopping: AtomicBool::new(false),
             running: Mutex::new(HashMap::new()),
             queued: AtomicU64::new(0),
+            recount: AtomicBool::new(false),
         }
     }
 
@@ -97,6 +101,7 @@ impl crate::Inner {
     /// Tells the workers that runs may have been queued (a write's action runs, whose
     /// number the next count of the queue says).
     pub(crate) fn queue_look(&self) {
+        self.queue.recount.store(true, Ordering::Relaxed);
         self.queue.wake.notify_one();
     }
 }
@@ -305,6 +310,12 @@ async fn work(engine: &Engine, run: Claimed) {
 /// Renews the leases of the runs this replica holds, and counts the queue again (runs other
 /// replicas and writes queued), every third of a lease.
 async fn renew_loop(weak: Weak<crate::Inner>) {
+    // With other replicas, runs are queued behind this one's back: count every time. On
+    // SQLite an idle server queries nothing.
+    let shared = match weak.upgrade() {
+        Some(inner) => inner.items.backend() != sea_orm::DbBackend::Sqlite,
+        None => return,
+    };
     loop {
         let period = {
             let Some(inner) = weak.upgrade() else { return };
@@ -318,6 +329,9 @@ async fn renew_loop(weak: Weak<crate::Inner>) {
         let lease = i64::try_from(queue.config.lease.as_millis()).unwrap_or(i64::MAX);
         if let Err(err) = runs::renew(engine.items().db(), &queue.owner, ids, lease).await {
             tracing::error!(%err, "renewing run leases failed");
+        }
+        if !shared && !queue.recount.swap(false, Ordering::Relaxed) {
+            continue;
         }
         match runs::queued(engine.items().db()).await {
             Ok(n) => queue.queued.store(n, Ordering::Relaxed),
