@@ -234,7 +234,9 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 // A queued run's item write gets a transaction of its own, which its journal
                 // entry joins below.
                 if durable.is_some() && tx.is_none() && writes_items(&op.kind) {
-                    match engine.items().db().begin().await {
+                    // Boxed, as the journal below: their futures would otherwise enlarge
+                    // every run's task, durable or not, for the whole of the run.
+                    match Box::pin(engine.items().db().begin()).await {
                         Ok(own) => own_tx = Some(Arc::new(own)),
                         Err(err) => {
                             tracing::error!(flow = %flow.id, %err, "could not open a step's transaction; the run stops here");
@@ -282,7 +284,9 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 resolved: status == Status::Resolve,
                 output: value.clone(),
             };
-            if let Err(err) = journal(engine, &durable.run, seq, &entry, own_tx.take()).await {
+            if let Err(err) =
+                Box::pin(journal(engine, &durable.run, seq, &entry, own_tx.take())).await
+            {
                 tracing::error!(flow = %flow.id, %err, "could not journal a step; the run stops and resumes later");
                 interrupted = true;
                 break;
