@@ -658,7 +658,12 @@ impl ItemsService {
             return None;
         }
         let hooks = self.hooks.get()?;
-        hooks.prepare().await;
+        // Inside another transaction (a filter flow's write, a queued run's item step) the
+        // plan was brought up to date before it began; a reload now would ask the pool for a
+        // connection while this one is held, which on SQLite is the only writer.
+        if self.tx.is_none() {
+            hooks.prepare().await;
+        }
         Some((hooks.clone(), item_event(coll.name, action)))
     }
 

@@ -12,7 +12,7 @@ use entity::flowline_run_steps as steps;
 use entity::flowline_runs as runs;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -211,26 +211,27 @@ pub async fn finish(
 
 /// Hands `owner`'s unfinished runs back to the queue, for another worker to take at once.
 pub async fn release(db: &impl ConnectionTrait, owner: &str) -> Result<u64> {
-    let released = runs::Entity::update_many()
-        .col_expr(
-            runs::Column::Status,
-            Expr::value(RunStatus::Queued.as_str()),
-        )
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .filter(runs::Column::LeaseOwner.eq(owner))
-        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
-        .exec(db)
-        .await?;
-    Ok(released.rows_affected)
+    requeue(
+        db,
+        Condition::all()
+            .add(runs::Column::LeaseOwner.eq(owner))
+            .add(runs::Column::Status.eq(RunStatus::Running.as_str())),
+    )
+    .await
 }
 
 /// Queues again every run left running: on SQLite, whose one server is this process, such
 /// runs were held by a previous process that died, and need not wait for their leases.
 pub async fn release_all(db: &impl ConnectionTrait) -> Result<u64> {
+    requeue(
+        db,
+        Condition::all().add(runs::Column::Status.eq(RunStatus::Running.as_str())),
+    )
+    .await
+}
+
+/// Puts the runs `which` selects back in the queue, their leases cleared.
+async fn requeue(db: &impl ConnectionTrait, which: Condition) -> Result<u64> {
     let released = runs::Entity::update_many()
         .col_expr(
             runs::Column::Status,
@@ -241,7 +242,7 @@ pub async fn release_all(db: &impl ConnectionTrait) -> Result<u64> {
             Expr::value(Option::<String>::None),
         )
         .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
+        .filter(which)
         .exec(db)
         .await?;
     Ok(released.rows_affected)
@@ -309,19 +310,12 @@ pub async fn journal(db: &impl ConnectionTrait, run: &str) -> Result<Vec<Journal
 
 /// Queues `owner`'s run `id` again, for a worker to resume it from its journal.
 pub async fn release_one(db: &impl ConnectionTrait, id: &str, owner: &str) -> Result<()> {
-    runs::Entity::update_many()
-        .col_expr(
-            runs::Column::Status,
-            Expr::value(RunStatus::Queued.as_str()),
-        )
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .filter(runs::Column::Id.eq(id))
-        .filter(runs::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
+    requeue(
+        db,
+        Condition::all()
+            .add(runs::Column::Id.eq(id))
+            .add(runs::Column::LeaseOwner.eq(owner)),
+    )
+    .await?;
     Ok(())
 }

@@ -236,7 +236,13 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 if durable.is_some() && tx.is_none() && writes_items(&op.kind) {
                     // Boxed, as the journal below: their futures would otherwise enlarge
                     // every run's task, durable or not, for the whole of the run.
-                    match Box::pin(engine.items().db().begin()).await {
+                    // The plan is brought up to date first: inside the transaction, the
+                    // write's filter flows read it as it is.
+                    let begun = Box::pin(async {
+                        engine.plan().await;
+                        engine.items().db().begin().await
+                    });
+                    match begun.await {
                         Ok(own) => own_tx = Some(Arc::new(own)),
                         Err(err) => {
                             tracing::error!(flow = %flow.id, %err, "could not open a step's transaction; the run stops here");

@@ -225,19 +225,7 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     setup.close().await.expect("close");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let spawn_server = || {
-        Command::new(env!("CARGO_BIN_EXE_flowline"))
-            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-            .env("PORT", port.to_string())
-            .env("HOST", "127.0.0.1")
-            .env("ADMIN_TOKEN", TOKEN)
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start flowline")
-    };
-    let mut server = spawn_server();
+    let mut server = spawn(&db, port);
     until_up(&base, &mut server).await;
     let client = reqwest::Client::new();
     // An async webhook that writes an item, then sleeps a second: when the process is
@@ -296,7 +284,7 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
         "each run journaled its write"
     );
 
-    let mut restarted = spawn_server();
+    let mut restarted = spawn(&db, port);
     until_up(&base, &mut restarted).await;
     let start = Instant::now();
     loop {
