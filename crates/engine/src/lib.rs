@@ -234,7 +234,13 @@ impl Engine {
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "plan loaded"
         );
-        let schedules = schedule::Schedules::new();
+        // Names this process in schedule claims and run leases, for operators.
+        let replica = format!(
+            "pid {} {}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let schedules = schedule::Schedules::new(replica.clone());
         let runlog = runlog::Writer::start(items.clone());
         let config_queue = config.queue.clone();
         let engine = Engine {
@@ -251,7 +257,7 @@ impl Engine {
                 cache: trigger::ResponseCache::default(),
                 schedules,
                 runlog,
-                queue: queue::Queue::new(config_queue),
+                queue: queue::Queue::new(config_queue, replica),
             }),
         };
         let current = engine.current();

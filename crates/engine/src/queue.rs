@@ -66,14 +66,10 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn new(config: QueueConfig) -> Self {
+    pub(crate) fn new(config: QueueConfig, owner: String) -> Self {
         Queue {
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
-            owner: format!(
-                "pid {} {}",
-                std::process::id(),
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
+            owner,
             config,
             wake: Notify::new(),
             stopping: AtomicBool::new(false),

@@ -51,15 +51,11 @@ impl Drop for Job {
 }
 
 impl Schedules {
-    pub fn new() -> Self {
+    pub fn new(replica: String) -> Self {
         Schedules {
             jobs: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
-            replica: format!(
-                "pid {} {}",
-                std::process::id(),
-                &uuid::Uuid::new_v4().simple().to_string()[..8]
-            ),
+            replica,
             last_prune: Mutex::new(None),
         }
     }
@@ -127,12 +123,6 @@ impl Schedules {
         }
         *last = Some(std::time::Instant::now());
         true
-    }
-}
-
-impl Default for Schedules {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
