@@ -928,6 +928,11 @@ both!(
             "/items/directus_permissions",
             "/items/directus_users/1",
             "/items/seaql_migrations",
+            // flowline's own tables hold the run queue and its journal (with each run's
+            // trigger and caller): never a user collection.
+            "/items/flowline_runs",
+            "/items/flowline_run_steps",
+            "/items/flowline_schedule_ticks",
         ] {
             app.expect("GET", path, None, ADMIN, 403, forbidden()).await;
         }

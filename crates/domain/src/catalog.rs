@@ -227,9 +227,10 @@ impl Collection {
         }
     }
 
-    /// A table of the user's own (not `directus_*`), served under `/items/:collection`.
+    /// A table of the user's own (not `directus_*` or `flowline_*`), served under
+    /// `/items/:collection`.
     pub fn is_user(&self) -> bool {
-        !self.name.starts_with("directus_")
+        !is_system_name(self.name)
     }
 
     pub fn columns(&self) -> impl Iterator<Item = &Field> {
@@ -489,6 +490,12 @@ impl Catalog {
             ]),
         }
     }
+}
+
+/// Whether a table is flowline's own: Directus's system tables and flowline's additions
+/// (`flowline_runs`, the schedule claims), which are never user collections.
+pub fn is_system_name(name: &str) -> bool {
+    name.starts_with("directus_") || name.starts_with("flowline_")
 }
 
 /// `directus_permissions.action` values flowline enforces.

@@ -40,7 +40,9 @@ pub async fn user_tables(db: &impl ConnectionTrait) -> Result<Vec<Collection>> {
 }
 
 fn is_internal(table: &str) -> bool {
-    table.starts_with("directus_") || table.starts_with("seaql_") || table.starts_with("sqlite_")
+    crate::catalog::is_system_name(table)
+        || table.starts_with("seaql_")
+        || table.starts_with("sqlite_")
 }
 
 async fn sqlite(db: &impl ConnectionTrait) -> Result<Vec<(String, Vec<Column>)>> {

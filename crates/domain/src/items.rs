@@ -261,7 +261,7 @@ impl ItemsService {
         if let Some(found) = known(&self.catalog()) {
             return Ok(found);
         }
-        if name.starts_with("directus_") || name.len() > 64 {
+        if crate::catalog::is_system_name(name) || name.len() > 64 {
             return Err(Error::forbidden());
         }
         let mut last = self.refresh.lock().await;
