@@ -23,6 +23,7 @@ mod m20261123_000005_flows_status_id_index;
 mod m20261207_000006_create_schedule_ticks;
 mod m20261207_000007_create_runs;
 mod m20261207_000008_create_run_steps;
+mod m20261207_000009_run_steps_keyed;
 mod tables;
 
 /// Runs flowline's migrations, in order, on SQLite or PostgreSQL.
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000006_create_schedule_ticks::Migration),
             Box::new(m20261207_000007_create_runs::Migration),
             Box::new(m20261207_000008_create_run_steps::Migration),
+            Box::new(m20261207_000009_run_steps_keyed::Migration),
         ]
     }
 }

@@ -121,7 +121,7 @@ async fn check(db: &DatabaseConnection) -> TestResult {
         Migrator::get_pending_migrations(db).await?.is_empty(),
         "migrations still pending",
     )?;
-    ensure(Migrator::migrations().len() == 8, "eight migrations")?;
+    ensure(Migrator::migrations().len() == 9, "nine migrations")?;
 
     let found = indexes(db).await?;
     for name in INDEXES {
@@ -250,6 +250,36 @@ async fn check(db: &DatabaseConnection) -> TestResult {
     // Finally, down still works with rows present.
     Migrator::down(db, None).await?;
     ensure(tables(db).await?.is_empty(), "final down left tables")?;
+
+    // Giving the journal a key keeps what runs in flight across the upgrade journaled.
+    Migrator::up(db, Some(8)).await?;
+    db.execute_unprepared(
+        "INSERT INTO flowline_run_steps (run, seq, operation, key, status, output) \
+         VALUES ('r1', 0, 'op', 'first', 'resolve', '{\"n\":1}'), \
+                ('r1', 1, 'op2', 'second', 'reject', 'null')",
+    )
+    .await?;
+    Migrator::up(db, None).await?;
+    ensure(
+        strings(
+            db,
+            "SELECT run || '/' || CAST(seq AS TEXT) || '/' || key || '/' || status || '/' || output \
+             || '/' || COALESCE(CAST(started_at AS TEXT), '-') FROM flowline_run_steps ORDER BY id",
+        )
+        .await?
+            == ["r1/0/first/resolve/{\"n\":1}/-", "r1/1/second/reject/null/-"],
+        "journal rows lost when the journal was given a key",
+    )?;
+    ensure(
+        db.execute_unprepared(
+            "INSERT INTO flowline_run_steps (run, seq, operation, key, status, output) \
+             VALUES ('r1', 1, 'op2', 'again', 'resolve', 'null')",
+        )
+        .await
+        .is_err(),
+        "a step journaled twice at one place must be refused",
+    )?;
+    Migrator::down(db, None).await?;
     Ok(())
 }
 

@@ -62,7 +62,8 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-fn now_ms() -> i64 {
+/// The current time in unix milliseconds, as the queue and its journal store times.
+pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
@@ -264,10 +265,31 @@ pub struct JournalStep {
     /// `true` when the run followed the operation's resolve link.
     pub resolved: bool,
     pub output: Value,
+    /// Unix milliseconds.
+    pub started_at: i64,
+    pub finished_at: i64,
 }
 
+/// A `sleep` that was waiting when its run stopped: resumed, it waits only until `until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub operation: String,
+    /// Unix milliseconds.
+    pub until: i64,
+}
+
+/// What a run's journal holds: its completed steps, and the sleep it was in, if any.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Journal {
+    pub done: Vec<JournalStep>,
+    pub waiting: Option<Waiting>,
+}
+
+/// Step status of a sleep under way.
+const WAITING: &str = "waiting";
+
 /// Journals step `seq` of `run`. Inside the transaction of the step's own write, the step
-/// and the write commit together.
+/// and the write commit together. It replaces the waiting mark a sleep left at `seq`.
 pub async fn journal_step(
     db: &impl ConnectionTrait,
     run: &str,
@@ -281,31 +303,86 @@ pub async fn journal_step(
         key: Set(step.key.clone()),
         status: Set(if step.resolved { "resolve" } else { "reject" }.to_string()),
         output: Set(step.output.to_string()),
+        started_at: Set(Some(step.started_at)),
+        finished_at: Set(Some(step.finished_at)),
+        wait_until: Set(None),
+        ..Default::default()
     };
+    upsert_step(db, row).await
+}
+
+/// Journals that step `seq` of `run`, a sleep, waits until `until` (unix milliseconds).
+pub async fn journal_wait(
+    db: &impl ConnectionTrait,
+    run: &str,
+    seq: i32,
+    operation: &str,
+    key: &str,
+    until: i64,
+) -> Result<()> {
+    let row = steps::ActiveModel {
+        run: Set(run.to_string()),
+        seq: Set(seq),
+        operation: Set(operation.to_string()),
+        key: Set(key.to_string()),
+        status: Set(WAITING.to_string()),
+        output: Set("null".to_string()),
+        started_at: Set(Some(now_ms())),
+        finished_at: Set(None),
+        wait_until: Set(Some(until)),
+        ..Default::default()
+    };
+    upsert_step(db, row).await
+}
+
+async fn upsert_step(db: &impl ConnectionTrait, row: steps::ActiveModel) -> Result<()> {
+    use sea_orm::sea_query::OnConflict;
     steps::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([steps::Column::Run, steps::Column::Seq])
+                // A sleep's completion keeps when it started and was due, from its mark.
+                .update_columns([
+                    steps::Column::Operation,
+                    steps::Column::Key,
+                    steps::Column::Status,
+                    steps::Column::Output,
+                    steps::Column::FinishedAt,
+                ])
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     Ok(())
 }
 
-/// The journaled steps of `run`, in order.
-pub async fn journal(db: &impl ConnectionTrait, run: &str) -> Result<Vec<JournalStep>> {
+/// The journal of `run`: its completed steps in order, then the sleep it was in.
+pub async fn journal(db: &impl ConnectionTrait, run: &str) -> Result<Journal> {
     let rows = steps::Entity::find()
         .filter(steps::Column::Run.eq(run))
         .order_by_asc(steps::Column::Seq)
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(JournalStep {
-                output: serde_json::from_str(&row.output)
-                    .map_err(|e| Error::Internal(format!("journal of run {run}: {e}")))?,
+    let mut journal = Journal::default();
+    for row in rows {
+        if row.status == WAITING {
+            journal.waiting = Some(Waiting {
                 operation: row.operation,
-                key: row.key,
-                resolved: row.status == "resolve",
-            })
-        })
-        .collect()
+                until: row.wait_until.unwrap_or_else(now_ms),
+            });
+            // Nothing follows a step still under way.
+            break;
+        }
+        journal.done.push(JournalStep {
+            output: serde_json::from_str(&row.output)
+                .map_err(|e| Error::Internal(format!("journal of run {run}: {e}")))?,
+            operation: row.operation,
+            key: row.key,
+            resolved: row.status == "resolve",
+            started_at: row.started_at.unwrap_or_default(),
+            finished_at: row.finished_at.unwrap_or_default(),
+        });
+    }
+    Ok(journal)
 }
 
 /// Queues `owner`'s run `id` again, for a worker to resume it from its journal.

@@ -244,9 +244,9 @@ async fn claim_loop(weak: Weak<crate::Inner>, poll: Option<Duration>) {
 async fn work(engine: &Engine, run: Claimed) {
     let queue = &engine.inner.queue;
     let db = engine.items().db();
-    let done = if run.attempts > 1 {
+    let journal = if run.attempts > 1 {
         match runs::journal(db, &run.id).await {
-            Ok(done) => done,
+            Ok(journal) => journal,
             Err(err) => {
                 tracing::error!(run = %run.id, %err, "could not read a run's journal; it waits for another attempt");
                 queue.running().remove(&run.id);
@@ -254,7 +254,7 @@ async fn work(engine: &Engine, run: Claimed) {
             }
         }
     } else {
-        Vec::new()
+        runs::Journal::default()
     };
     let plan = engine.plan().await;
     let (status, error) = match plan.flow(&run.flow) {
@@ -269,7 +269,7 @@ async fn work(engine: &Engine, run: Claimed) {
                     tx: None,
                     durable: Some(Box::new(Durable {
                         run: run.id.clone(),
-                        done,
+                        journal,
                     })),
                 }))
                 .await;

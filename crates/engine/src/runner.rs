@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::Engine;
 use crate::error::Rejection;
-use crate::ops::{OpContext, Operation};
+use crate::ops::{OpContext, Operation, StepJournal};
 use crate::plan::{FlowPlan, OpPlan};
 use crate::{redact, runlog, template};
 
@@ -96,8 +96,9 @@ pub struct Start {
 /// outside effects may run again when a crash falls between the effect and the journal.
 pub struct Durable {
     pub run: String,
-    /// The steps completed before: replayed into the chain, not run again.
-    pub done: Vec<domain::runs::JournalStep>,
+    /// What an earlier attempt journaled: its completed steps are replayed into the chain,
+    /// not run again, and a sleep it was in waits only the time it had left.
+    pub journal: domain::runs::Journal,
 }
 
 /// Operations whose effect is a write to this database.
@@ -115,7 +116,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         accountability,
         depth,
         tx,
-        durable,
+        mut durable,
     } = {
         let start = start;
         *start
@@ -159,9 +160,10 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     // A resumed run: its completed steps enter the chain as they ended, and it goes on from
     // where the last one led. A step whose operation was since deleted ends the run there.
     let mut seq: i32 = 0;
-    if let Some(resumed) = durable.as_ref().filter(|d| !d.done.is_empty()) {
+    let mut waiting = durable.as_mut().and_then(|d| d.journal.waiting.take());
+    if let Some(resumed) = durable.as_ref().filter(|d| !d.journal.done.is_empty()) {
         deferred.fill(&mut chain, accountability.as_ref());
-        for step in &resumed.done {
+        for step in &resumed.journal.done {
             put(&mut chain, &step.key, step.output.clone());
             let status = if step.resolved {
                 Status::Resolve
@@ -193,6 +195,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         let Some(op) = flow.ops.get(index) else { break };
         let started = Instant::now();
         let started_at = record.then(|| domain::sql::format_timestamp(chrono::Utc::now()));
+        let started_ms = durable.as_ref().map(|_| domain::runs::now_ms());
         let step = |status, options, output| Step {
             operation: op.id.text(),
             key: op.key.to_string(),
@@ -251,6 +254,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                         }
                     }
                 }
+                let operation = op.id.text();
                 let ctx = OpContext {
                     engine,
                     flow: &flow,
@@ -258,6 +262,17 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                     data,
                     depth,
                     tx: own_tx.as_ref().or(tx.as_ref()),
+                    journal: durable.as_ref().map(|d| StepJournal {
+                        run: &d.run,
+                        seq,
+                        key: &op.key,
+                        // Only the step the earlier attempt was in when it stopped.
+                        waiting_until: waiting
+                            .take()
+                            .filter(|w| w.operation == operation)
+                            .map(|w| w.until),
+                        operation,
+                    }),
                 };
                 let (result, options) = if record {
                     (handler.run(options.clone(), &ctx).await, options)
@@ -289,6 +304,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 key: op.key.to_string(),
                 resolved: status == Status::Resolve,
                 output: value.clone(),
+                started_at: started_ms.unwrap_or_default(),
+                finished_at: domain::runs::now_ms(),
             };
             if let Err(err) =
                 Box::pin(journal(engine, &durable.run, seq, &entry, own_tx.take())).await

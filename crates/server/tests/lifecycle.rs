@@ -228,7 +228,7 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     let mut server = spawn(&db, port);
     until_up(&base, &mut server).await;
     let client = reqwest::Client::new();
-    // An async webhook that writes an item, then sleeps a second: when the process is
+    // An async webhook that writes an item, then sleeps three seconds: when the process is
     // killed, every run has written and is asleep.
     send(
         &client,
@@ -239,7 +239,7 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
             "options": {"method": "POST", "async": true},
             "operations": [
                 {"id": NAP, "key": "nap", "type": "sleep", "position_x": 37, "position_y": 1,
-                 "options": {"milliseconds": 1000}},
+                 "options": {"milliseconds": 3000}},
                 {"id": DONE, "key": "mark", "type": "item-create", "position_x": 19, "position_y": 1,
                  "options": {"collection": "marks", "permissions": "$full", "payload": {"n": "{{ $trigger.body.n }}"}},
                  "resolve": NAP}
@@ -279,10 +279,28 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
         "every accepted run was in the queue, none finished"
     );
     assert_eq!(
-        number(&db, "SELECT COUNT(*) FROM flowline_run_steps").await,
+        number(
+            &db,
+            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'mark' AND status = 'resolve'"
+        )
+        .await,
         40,
         "each run journaled its write"
     );
+    assert_eq!(
+        number(
+            &db,
+            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting' \
+             AND wait_until = started_at + 3000"
+        )
+        .await,
+        40,
+        "each run journaled when its sleep is due"
+    );
+    let killed_at = chrono::Utc::now().timestamp_millis();
+    // Down for two seconds: a resumed sleep that waited all over again would end about two
+    // seconds after it was due.
+    tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut restarted = spawn(&db, port);
     until_up(&base, &mut restarted).await;
@@ -301,7 +319,21 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     assert_eq!(
         number(
             &db,
-            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap'"
+            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'resolve'"
+        )
+        .await,
+        40
+    );
+    // The sleeps waited the time they had left: none ended before it was due, none waited
+    // its three seconds again after the restart.
+    assert_eq!(
+        number(
+            &db,
+            &format!(
+                "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' \
+                 AND started_at < {killed_at} AND finished_at >= wait_until \
+                 AND finished_at < wait_until + 1500"
+            )
         )
         .await,
         40

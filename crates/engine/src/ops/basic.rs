@@ -89,6 +89,9 @@ impl Operation for Log {
 }
 
 /// Waits `milliseconds` (NaN or absent: at once).
+///
+/// In a queued run the sleep journals when it is due before it waits, so that the run,
+/// resumed after a crash or a hand-over, waits only the time left rather than all of it again.
 pub struct Sleep;
 
 impl Operation for Sleep {
@@ -103,7 +106,7 @@ impl Operation for Sleep {
     fn run<'a>(
         &'a self,
         options: Value,
-        _ctx: &'a OpContext<'a>,
+        ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         // Read before the future is built, so that a sleeping run does not hold its options.
         let ms = match options.get("milliseconds") {
@@ -112,9 +115,39 @@ impl Operation for Sleep {
             _ => 0.0,
         };
         drop(options);
+        let ms = if ms.is_finite() && ms > 0.0 { ms } else { 0.0 };
         Box::pin(async move {
-            if ms.is_finite() && ms > 0.0 {
-                tokio::time::sleep(Duration::from_secs_f64(ms / 1000.0)).await;
+            let wait = match &ctx.journal {
+                Some(journal) => {
+                    let now = domain::runs::now_ms();
+                    let until = match journal.waiting_until {
+                        Some(until) => until,
+                        None if ms > 0.0 => {
+                            // Whole milliseconds: a fraction left over is not worth a column.
+                            let until = now.saturating_add(ms.ceil() as i64);
+                            if let Err(err) = domain::runs::journal_wait(
+                                ctx.engine.items().db(),
+                                journal.run,
+                                journal.seq,
+                                &journal.operation,
+                                journal.key,
+                                until,
+                            )
+                            .await
+                            {
+                                // The run still sleeps; resumed, it would wait all of it again.
+                                tracing::warn!(run = journal.run, %err, "could not journal a sleep");
+                            }
+                            until
+                        }
+                        None => now,
+                    };
+                    Duration::from_millis(until.saturating_sub(now).max(0) as u64)
+                }
+                None => Duration::from_secs_f64(ms / 1000.0),
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
             Ok(Value::Null)
         })

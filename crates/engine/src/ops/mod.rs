@@ -33,6 +33,20 @@ pub struct OpContext<'a> {
     pub depth: usize,
     /// The write transaction a filter flow runs inside, where its item operations go.
     pub tx: Option<&'a Arc<sea_orm::DatabaseTransaction>>,
+    /// For a queued run: where this step is journaled.
+    pub journal: Option<StepJournal<'a>>,
+}
+
+/// The journal place of a queued run's step ([`crate::runner::Durable`]).
+pub struct StepJournal<'a> {
+    pub run: &'a str,
+    pub seq: i32,
+    /// The operation's id, as text.
+    pub operation: String,
+    pub key: &'a str,
+    /// When an earlier attempt of the run stopped while this step was waiting: when it was
+    /// due (unix milliseconds).
+    pub waiting_until: Option<i64>,
 }
 
 impl OpContext<'_> {
