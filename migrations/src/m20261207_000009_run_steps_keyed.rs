@@ -1,4 +1,4 @@
-//! Migration giving `flowline_run_steps` a key of its own and each step's timing, so that
+//! Migration giving `flowline_run_steps` a key of its own, each step's timing and tries, so that
 //! the journal is served as a collection (`/runs` with `steps`) and a resumed `sleep` knows
 //! when it was due.
 //!
@@ -9,7 +9,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{unique, varchar};
+use crate::columns::{Dialect, unique, varchar};
 
 #[derive(DeriveIden)]
 enum FlowlineRunSteps {
@@ -24,6 +24,7 @@ enum FlowlineRunSteps {
     StartedAt,
     FinishedAt,
     WaitUntil,
+    Attempts,
 }
 
 #[derive(DeriveIden)]
@@ -45,6 +46,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        let dialect = Dialect::of(manager)?;
         let millis = |name: FlowlineRunSteps| ColumnDef::new(name).big_integer().to_owned();
         manager
             .create_table(
@@ -63,11 +65,19 @@ impl MigrationTrait for Migration {
                     .col(varchar(FlowlineRunSteps::Key, 255).not_null())
                     // `resolve`, `reject`, or `waiting` while a sleep is under way.
                     .col(varchar(FlowlineRunSteps::Status, 8).not_null())
-                    .col(ColumnDef::new(FlowlineRunSteps::Output).text().not_null())
+                    // `json` on PostgreSQL, so that it is served as JSON (`null` is NULL).
+                    .col(dialect.json(FlowlineRunSteps::Output).null())
                     // Unix milliseconds, as in `flowline_runs`.
                     .col(millis(FlowlineRunSteps::StartedAt).null())
                     .col(millis(FlowlineRunSteps::FinishedAt).null())
                     .col(millis(FlowlineRunSteps::WaitUntil).null())
+                    // Tries the step took, under the flow's retry policy.
+                    .col(
+                        ColumnDef::new(FlowlineRunSteps::Attempts)
+                            .integer()
+                            .not_null()
+                            .default(1),
+                    )
                     .index(&mut unique(
                         "flowline_run_steps_run_seq_unique",
                         [FlowlineRunSteps::Run, FlowlineRunSteps::Seq],
@@ -75,13 +85,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        let output = match dialect {
+            Dialect::Postgres => "CAST(NULLIF(output, 'null') AS json)",
+            Dialect::Sqlite => "NULLIF(output, 'null')",
+        };
         manager
             .get_connection()
-            .execute_unprepared(
+            .execute_unprepared(&format!(
                 "INSERT INTO flowline_run_steps (run, seq, operation, key, status, output) \
-                 SELECT run, seq, operation, key, status, output FROM flowline_run_steps_unkeyed \
-                 ORDER BY run, seq",
-            )
+                 SELECT run, seq, operation, key, status, {output} FROM flowline_run_steps_unkeyed \
+                 ORDER BY run, seq"
+            ))
             .await?;
         manager
             .drop_table(Table::drop().table(Previous::Table).to_owned())

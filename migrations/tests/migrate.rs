@@ -263,17 +263,18 @@ async fn check(db: &DatabaseConnection) -> TestResult {
     ensure(
         strings(
             db,
-            "SELECT run || '/' || CAST(seq AS TEXT) || '/' || key || '/' || status || '/' || output \
-             || '/' || COALESCE(CAST(started_at AS TEXT), '-') FROM flowline_run_steps ORDER BY id",
+            "SELECT run || '/' || CAST(seq AS TEXT) || '/' || key || '/' || status || '/' \
+             || COALESCE(CAST(output AS TEXT), 'NULL') || '/' || COALESCE(CAST(started_at AS TEXT), '-') \
+             FROM flowline_run_steps ORDER BY id",
         )
         .await?
-            == ["r1/0/first/resolve/{\"n\":1}/-", "r1/1/second/reject/null/-"],
+            == ["r1/0/first/resolve/{\"n\":1}/-", "r1/1/second/reject/NULL/-"],
         "journal rows lost when the journal was given a key",
     )?;
     ensure(
         db.execute_unprepared(
             "INSERT INTO flowline_run_steps (run, seq, operation, key, status, output) \
-             VALUES ('r1', 1, 'op2', 'again', 'resolve', 'null')",
+             VALUES ('r1', 1, 'op2', 'again', 'resolve', NULL)",
         )
         .await
         .is_err(),

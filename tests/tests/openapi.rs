@@ -27,6 +27,9 @@ async fn openapi_document_is_valid_and_complete() {
             "/permissions/{id}",
             "/revisions",
             "/revisions/{id}",
+            "/runs",
+            "/runs/{id}",
+            "/runs/{id}/cancel",
             "/server/health",
             "/server/ping"
         ]

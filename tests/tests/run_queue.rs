@@ -22,6 +22,7 @@ fn queue(concurrency: usize, bound: u64) -> engine::EngineConfig {
             bound,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(50),
+            retention: None,
         },
         ..e2e::test_engine()
     }

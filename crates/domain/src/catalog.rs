@@ -233,6 +233,12 @@ impl Collection {
         !is_system_name(self.name)
     }
 
+    /// Whether `<collection>_mutated` streams its changes: those of writable collections,
+    /// and the runs, which change as they run.
+    pub fn streams(&self) -> bool {
+        self.writable || self.name == RUNS
+    }
+
     pub fn columns(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.has_column())
     }
@@ -476,6 +482,7 @@ impl Catalog {
                 Field::new("item", String),
             ],
         };
+        let (runs, run_steps) = run_collections();
         Catalog {
             collections: Arc::new(vec![
                 flows,
@@ -487,10 +494,82 @@ impl Catalog {
                 revisions,
                 permissions,
                 notifications,
+                runs,
+                run_steps,
             ]),
         }
     }
 }
+
+/// The collection of queued runs: read-only data, served at `/runs` and as `runs` in GraphQL.
+pub const RUNS: &str = "flowline_runs";
+
+/// `flowline_runs` and its journal `flowline_run_steps`, as clients read them.
+///
+/// Times are unix milliseconds, as the queue stores them. The `start` column (the trigger
+/// with its headers and the caller) and the lease columns stay internal: the first may hold
+/// secrets, the others mean nothing outside the workers. `flow` is a plain key rather than a
+/// relation, because the queue keeps it as text where `directus_flows.id` is a PostgreSQL
+/// `uuid`.
+fn run_collections() -> (Collection, Collection) {
+    use FieldKind::*;
+    let runs = Collection {
+        name: RUNS,
+        root: Some("runs"),
+        primary_key: "id",
+        writable: false,
+        generated_key: false,
+        fields: vec![
+            Field::new("id", String).max_length(36),
+            Field::new("flow", String).max_length(64).required(),
+            Field::new("trigger", String).max_length(16).required(),
+            Field::new("status", String)
+                .max_length(16)
+                .one_of(RUN_STATUSES)
+                .required(),
+            Field::new("attempts", Integer).required(),
+            Field::new("enqueued_at", BigInteger).required(),
+            Field::new("started_at", BigInteger),
+            Field::new("finished_at", BigInteger),
+            Field::new("error", Text),
+            Field::o2m("steps", "flowline_run_steps", "run"),
+        ],
+    };
+    let steps = Collection {
+        name: "flowline_run_steps",
+        root: None,
+        primary_key: "id",
+        writable: false,
+        generated_key: true,
+        fields: vec![
+            Field::new("id", BigInteger),
+            Field::new("run", String)
+                .max_length(36)
+                .m2o(RUNS)
+                .required(),
+            Field::new("seq", Integer).required(),
+            Field::new("operation", String).max_length(64).required(),
+            Field::new("key", String).required(),
+            Field::new("status", String).max_length(8).required(),
+            Field::new("output", Json),
+            Field::new("started_at", BigInteger),
+            Field::new("finished_at", BigInteger),
+            Field::new("wait_until", BigInteger),
+            Field::new("attempts", Integer).required(),
+        ],
+    };
+    (runs, steps)
+}
+
+/// `flowline_runs.status` values.
+pub const RUN_STATUSES: &[&str] = &[
+    "queued",
+    "running",
+    "retrying",
+    "resolved",
+    "rejected",
+    "cancelled",
+];
 
 /// Whether a table is flowline's own: Directus's system tables and flowline's additions
 /// (`flowline_runs`, the schedule claims), which are never user collections.

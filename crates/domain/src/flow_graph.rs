@@ -223,24 +223,29 @@ pub async fn check(
             }
         }
     }
-    check_schedules(db, backend, &flow_ids).await
+    check_options(db, backend, &flow_ids).await
 }
 
-/// A `schedule` flow's `cron` must parse (Directus saves any text and never runs it).
-async fn check_schedules(
+/// A `schedule` flow's `cron` must parse (Directus saves any text and never runs it), and
+/// any flow's `retry` must be a policy ([`crate::retry::RetryPolicy`]).
+async fn check_options(
     db: &impl ConnectionTrait,
     backend: DbBackend,
     flow_ids: &[String],
 ) -> Result<()> {
-    use sea_orm::sea_query::ExprTrait;
     for chunk in flow_ids.chunks(500) {
         let mut stmt = Sql::select();
         stmt.expr(col("f", "options"))
+            .expr(col("f", "trigger"))
             .from_as(Alias::new("directus_flows"), Alias::new("f"))
-            .and_where(in_list(backend, "f", "id", FieldKind::Uuid, chunk))
-            .and_where(col("f", "trigger").eq("schedule"));
+            .and_where(in_list(backend, "f", "id", FieldKind::Uuid, chunk));
         for row in db.query_all(&stmt).await? {
             let options = sql::decode(backend, &row, 0, Decode::Field(FieldKind::Json))?;
+            let trigger: Option<String> = row.try_get_by_index(1)?;
+            crate::retry::RetryPolicy::parse(options.get("retry")).map_err(Error::payload)?;
+            if trigger.as_deref() != Some("schedule") {
+                continue;
+            }
             match options.get("cron") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(cron)) => {

@@ -79,6 +79,14 @@ impl MutationEvent {
     }
 }
 
+/// A queued run was created or changed (its status, or a step journaled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunChange {
+    pub event: MutationEvent,
+    /// The run's id.
+    pub run: String,
+}
+
 /// The most rows one write request may touch; larger batches are refused up front.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -97,6 +105,10 @@ pub struct ItemsService {
     /// that turn out not to exist.
     refresh: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
     mutations: broadcast::Sender<Change>,
+    /// Changes of queued runs ([`crate::runs`]), kept off the change feed: under load they
+    /// come by the thousand a second, and the feed's readers (the plan, the tokens) reload
+    /// everything when they fall behind.
+    runs: broadcast::Sender<RunChange>,
     /// Set on PostgreSQL: announces this process's writes to the other replicas.
     replicas: Option<Arc<crate::replicas::Replicas>>,
     hooks: HookSlot,
@@ -171,12 +183,14 @@ impl Changes {
 impl ItemsService {
     pub fn new(db: DatabaseConnection, catalog: Catalog) -> Self {
         let (mutations, _) = broadcast::channel(1024);
+        let (runs, _) = broadcast::channel(1024);
         ItemsService {
             db,
             reads: None,
             catalog: Arc::new(RwLock::new(catalog)),
             refresh: Arc::default(),
             mutations,
+            runs,
             replicas: None,
             hooks: HookSlot::default(),
             tx: None,
@@ -292,6 +306,22 @@ impl ItemsService {
     /// other replica (marked [`Mutation::remote`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.mutations.subscribe()
+    }
+
+    /// Changes of this process's queued runs, as they happen.
+    pub fn run_changes(&self) -> broadcast::Receiver<RunChange> {
+        self.runs.subscribe()
+    }
+
+    /// Tells [`ItemsService::run_changes`]'s readers that run `run` changed; nothing is
+    /// built while nobody listens.
+    pub fn publish_run_change(&self, event: MutationEvent, run: &str) {
+        if self.runs.receiver_count() > 0 {
+            let _ = self.runs.send(RunChange {
+                event,
+                run: run.to_string(),
+            });
+        }
     }
 
     /// The same service, sharing its changes with every other replica on the same

@@ -26,8 +26,11 @@ use crate::error::{Error, Result};
 pub enum RunStatus {
     Queued,
     Running,
+    /// Running, and waiting out the backoff before it tries a failed step again.
+    Retrying,
     Resolved,
     Rejected,
+    Cancelled,
 }
 
 impl RunStatus {
@@ -35,11 +38,18 @@ impl RunStatus {
         match self {
             RunStatus::Queued => "queued",
             RunStatus::Running => "running",
+            RunStatus::Retrying => "retrying",
             RunStatus::Resolved => "resolved",
             RunStatus::Rejected => "rejected",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 }
+
+/// The statuses of a run some worker holds under a lease.
+const HELD: [&str; 2] = ["running", "retrying"];
+/// The statuses of a run that ended.
+const ENDED: [&str; 3] = ["resolved", "rejected", "cancelled"];
 
 /// How a queued run starts: everything the engine needs, and nothing of HTTP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +119,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
             runs::Column::Status
                 .eq(RunStatus::Queued.as_str())
                 .or(runs::Column::Status
-                    .eq(RunStatus::Running.as_str())
+                    .is_in(HELD)
                     .and(runs::Column::LeaseUntil.lt(now))),
         )
         .order_by_asc(runs::Column::EnqueuedAt)
@@ -123,6 +133,8 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
         return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    // Read again: a run queued while the select ran was enqueued after `now`.
+    let now = now_ms();
     runs::Entity::update_many()
         .col_expr(
             runs::Column::Status,
@@ -178,11 +190,129 @@ pub async fn renew(
     runs::Entity::update_many()
         .col_expr(runs::Column::LeaseUntil, Expr::value(now_ms() + lease_ms))
         .filter(runs::Column::LeaseOwner.eq(owner))
-        .filter(runs::Column::Status.eq(RunStatus::Running.as_str()))
-        .filter(runs::Column::Id.is_in(ids))
+        .filter(runs::Column::Status.is_in(HELD))
+        .filter(runs::Column::Id.is_in(ids.clone()))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Which of `ids` `owner` no longer holds: cancelled, or taken over after its lease ran out.
+pub async fn lost(db: &impl ConnectionTrait, owner: &str, ids: Vec<String>) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held: Vec<String> = runs::Entity::find()
+        .select_only()
+        .column(runs::Column::Id)
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .filter(runs::Column::Status.is_in(HELD))
+        .filter(runs::Column::Id.is_in(ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().filter(|id| !held.contains(id)).collect())
+}
+
+/// Marks `owner`'s run `id` as waiting to try a failed step again (`retrying: true`), or
+/// as running again.
+pub async fn set_retrying(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    retrying: bool,
+) -> Result<()> {
+    let (from, to) = if retrying {
+        (RunStatus::Running, RunStatus::Retrying)
+    } else {
+        (RunStatus::Retrying, RunStatus::Running)
+    };
+    runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(to.as_str()))
+        .filter(runs::Column::Id.eq(id))
+        .filter(runs::Column::LeaseOwner.eq(owner))
+        .filter(runs::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How a cancellation went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancel {
+    /// It was queued or under way, and is cancelled now; `owner` is the replica that held it.
+    Cancelled { owner: Option<String> },
+    /// It had already ended, with this status.
+    Ended(String),
+    /// No such run.
+    Missing,
+}
+
+/// Cancels run `id` unless it already ended.
+pub async fn cancel(db: &impl ConnectionTrait, id: &str) -> Result<Cancel> {
+    // A run may end between the read and the update: the update names the state it read,
+    // and a miss reads again.
+    for _ in 0..3 {
+        let Some(row) = runs::Entity::find_by_id(id.to_string()).one(db).await? else {
+            return Ok(Cancel::Missing);
+        };
+        if ENDED.contains(&row.status.as_str()) {
+            return Ok(Cancel::Ended(row.status));
+        }
+        let done = runs::Entity::update_many()
+            .col_expr(
+                runs::Column::Status,
+                Expr::value(RunStatus::Cancelled.as_str()),
+            )
+            .col_expr(runs::Column::FinishedAt, Expr::value(now_ms()))
+            .col_expr(
+                runs::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .filter(runs::Column::Id.eq(id))
+            .filter(runs::Column::Status.eq(row.status.as_str()))
+            .filter(match &row.lease_owner {
+                Some(owner) => runs::Column::LeaseOwner.eq(owner.as_str()),
+                None => runs::Column::LeaseOwner.is_null(),
+            })
+            .exec(db)
+            .await?;
+        if done.rows_affected == 1 {
+            return Ok(Cancel::Cancelled {
+                owner: row.lease_owner,
+            });
+        }
+    }
+    Err(Error::Internal(format!(
+        "run {id} kept changing while it was being cancelled"
+    )))
+}
+
+/// Deletes the runs that ended before `before` (unix milliseconds), with their journals;
+/// answers how many runs went.
+pub async fn prune<C: ConnectionTrait + TransactionTrait>(db: &C, before: i64) -> Result<u64> {
+    use sea_orm::sea_query::Query;
+    let ended = || {
+        Query::select()
+            .column(runs::Column::Id)
+            .from(runs::Entity)
+            .and_where(runs::Column::Status.is_in(ENDED))
+            .and_where(runs::Column::FinishedAt.lt(before))
+            .to_owned()
+    };
+    let tx = db.begin().await?;
+    steps::Entity::delete_many()
+        .filter(steps::Column::Run.in_subquery(ended()))
+        .exec(&tx)
+        .await?;
+    let gone = runs::Entity::delete_many()
+        .filter(runs::Column::Status.is_in(ENDED))
+        .filter(runs::Column::FinishedAt.lt(before))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(gone.rows_affected)
 }
 
 /// Records how a run `owner` holds ended. A run whose lease another replica took over
@@ -216,7 +346,7 @@ pub async fn release(db: &impl ConnectionTrait, owner: &str) -> Result<u64> {
         db,
         Condition::all()
             .add(runs::Column::LeaseOwner.eq(owner))
-            .add(runs::Column::Status.eq(RunStatus::Running.as_str())),
+            .add(runs::Column::Status.is_in(HELD)),
     )
     .await
 }
@@ -224,11 +354,7 @@ pub async fn release(db: &impl ConnectionTrait, owner: &str) -> Result<u64> {
 /// Queues again every run left running: on SQLite, whose one server is this process, such
 /// runs were held by a previous process that died, and need not wait for their leases.
 pub async fn release_all(db: &impl ConnectionTrait) -> Result<u64> {
-    requeue(
-        db,
-        Condition::all().add(runs::Column::Status.eq(RunStatus::Running.as_str())),
-    )
-    .await
+    requeue(db, Condition::all().add(runs::Column::Status.is_in(HELD))).await
 }
 
 /// Puts the runs `which` selects back in the queue, their leases cleared.
@@ -268,6 +394,8 @@ pub struct JournalStep {
     /// Unix milliseconds.
     pub started_at: i64,
     pub finished_at: i64,
+    /// Tries it took.
+    pub attempts: i32,
 }
 
 /// A `sleep` that was waiting when its run stopped: resumed, it waits only until `until`.
@@ -302,10 +430,14 @@ pub async fn journal_step(
         operation: Set(step.operation.clone()),
         key: Set(step.key.clone()),
         status: Set(if step.resolved { "resolve" } else { "reject" }.to_string()),
-        output: Set(step.output.to_string()),
+        output: Set(match &step.output {
+            Value::Null => None,
+            output => Some(output.clone()),
+        }),
         started_at: Set(Some(step.started_at)),
         finished_at: Set(Some(step.finished_at)),
         wait_until: Set(None),
+        attempts: Set(step.attempts),
         ..Default::default()
     };
     upsert_step(db, row).await
@@ -326,10 +458,11 @@ pub async fn journal_wait(
         operation: Set(operation.to_string()),
         key: Set(key.to_string()),
         status: Set(WAITING.to_string()),
-        output: Set("null".to_string()),
+        output: Set(None),
         started_at: Set(Some(now_ms())),
         finished_at: Set(None),
         wait_until: Set(Some(until)),
+        attempts: Set(1),
         ..Default::default()
     };
     upsert_step(db, row).await
@@ -347,6 +480,7 @@ async fn upsert_step(db: &impl ConnectionTrait, row: steps::ActiveModel) -> Resu
                     steps::Column::Status,
                     steps::Column::Output,
                     steps::Column::FinishedAt,
+                    steps::Column::Attempts,
                 ])
                 .to_owned(),
         )
@@ -373,13 +507,13 @@ pub async fn journal(db: &impl ConnectionTrait, run: &str) -> Result<Journal> {
             break;
         }
         journal.done.push(JournalStep {
-            output: serde_json::from_str(&row.output)
-                .map_err(|e| Error::Internal(format!("journal of run {run}: {e}")))?,
+            output: row.output.unwrap_or(Value::Null),
             operation: row.operation,
             key: row.key,
             resolved: row.status == "resolve",
             started_at: row.started_at.unwrap_or_default(),
             finished_at: row.finished_at.unwrap_or_default(),
+            attempts: row.attempts,
         });
     }
     Ok(journal)

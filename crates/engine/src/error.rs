@@ -65,6 +65,22 @@ pub struct Rejection {
     pub data: Value,
     /// Boxed: most rejections are handled inside the flow and never answered over HTTP.
     pub http: Box<HttpError>,
+    /// Whether trying again may help, for flows with a retry policy.
+    pub retry: Retry,
+}
+
+/// Whether a failed step is worth another try under a flow's `options.retry`
+/// ([`domain::retry::RetryPolicy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Retry {
+    /// Possibly passing (a network error, an error from elsewhere): try again after the
+    /// policy's wait.
+    #[default]
+    Backoff,
+    /// Passing, and the other side said after how long (`Retry-After`).
+    After(std::time::Duration),
+    /// It would fail the same way again (an answer such as 400 or 404, an invalid option).
+    Never,
 }
 
 /// A response status with Directus's `{"errors": [...]}` body.
@@ -102,6 +118,7 @@ impl Rejection {
                 body: json!({"errors": [err.entry()]}),
                 internal: false,
             }),
+            retry: Retry::Backoff,
         }
     }
 
@@ -119,6 +136,7 @@ impl Rejection {
                 body: json!({"errors": errors.iter().map(DirectusError::entry).collect::<Vec<_>>()}),
                 internal: false,
             }),
+            retry: Retry::Backoff,
         }
     }
 
@@ -132,7 +150,20 @@ impl Rejection {
                 body: json!({"errors": [{"message": message.into(), "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
                 internal: true,
             }),
+            retry: Retry::Backoff,
         }
+    }
+
+    /// The same rejection, marked as one that another try would not change.
+    pub fn for_good(mut self) -> Self {
+        self.retry = Retry::Never;
+        self
+    }
+
+    /// The same rejection, marked as passing after `wait`.
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry = Retry::After(wait);
+        self
     }
 
     /// A plain JavaScript `Error`: serialises to `{}` in the chain, as in Directus.

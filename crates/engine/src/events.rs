@@ -181,6 +181,7 @@ mod tests {
             options: options.as_object().cloned().unwrap_or_else(Map::new),
             root: None,
             ops: Vec::new(),
+            retry: None,
         }
     }
 

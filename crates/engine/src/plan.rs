@@ -155,6 +155,8 @@ pub struct FlowPlan {
     pub options: Map<String, Value>,
     pub root: Option<usize>,
     pub ops: Vec<OpPlan>,
+    /// `options.retry`: how often a queued run tries a failed step.
+    pub retry: Option<domain::retry::RetryPolicy>,
 }
 
 impl FlowPlan {
@@ -336,6 +338,11 @@ pub fn assemble(flow: FlowRow, ops: Vec<OpRow>) -> Result<FlowPlan, LoadError> {
             reject,
         })
         .collect();
+    let retry = domain::retry::RetryPolicy::parse(flow.options.get("retry")).unwrap_or_else(|err| {
+        // Writes refuse such a policy; this one was written behind flowline's back.
+        tracing::warn!(flow = %flow.id, %err, "the flow's retry option is invalid; failed steps are not retried");
+        None
+    });
     Ok(FlowPlan {
         id: flow.id,
         name: flow.name,
@@ -347,6 +354,7 @@ pub fn assemble(flow: FlowRow, ops: Vec<OpRow>) -> Result<FlowPlan, LoadError> {
         },
         root,
         ops,
+        retry,
     })
 }
 

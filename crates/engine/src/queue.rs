@@ -32,6 +32,8 @@ pub struct QueueConfig {
     pub lease: Duration,
     /// How often an idle worker looks for runs other replicas queued.
     pub poll: Duration,
+    /// How long ended runs are kept before they are deleted; `None` keeps them.
+    pub retention: Option<Duration>,
 }
 
 impl Default for QueueConfig {
@@ -41,6 +43,7 @@ impl Default for QueueConfig {
             bound: 100_000,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
+            retention: Some(Duration::from_secs(14 * 24 * 3600)),
         }
     }
 }
@@ -103,6 +106,11 @@ impl crate::Inner {
 }
 
 impl Engine {
+    /// The name this replica holds leases under.
+    pub(crate) fn replica(&self) -> &str {
+        &self.inner.queue.owner
+    }
+
     /// Queues a run of `flow` (started by `trigger`); answers once it is in the database.
     pub async fn enqueue(
         &self,
@@ -114,10 +122,40 @@ impl Engine {
         if queue.queued.load(Ordering::Relaxed) >= queue.config.bound {
             return Ok(Err(QueueFull));
         }
-        runs::enqueue(self.items().db(), &flow.id, trigger, &start).await?;
+        let id = runs::enqueue(self.items().db(), &flow.id, trigger, &start).await?;
+        self.items()
+            .publish_run_change(domain::MutationEvent::Create, &id);
         queue.queued.fetch_add(1, Ordering::Relaxed);
         queue.wake.notify_one();
         Ok(Ok(()))
+    }
+
+    /// Cancels run `id` if it has not ended: a queued run never starts, and one under way
+    /// stops where it is, at once on this replica, at its next lease renewal (a third of
+    /// [`QueueConfig::lease`]) on another.
+    pub async fn cancel_run(&self, id: &str) -> Result<runs::Cancel, domain::Error> {
+        let queue = &self.inner.queue;
+        let outcome = runs::cancel(self.items().db(), id).await?;
+        if let runs::Cancel::Cancelled { owner } = &outcome {
+            match owner {
+                None => {
+                    let _ = queue
+                        .queued
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                            Some(n.saturating_sub(1))
+                        });
+                }
+                Some(owner) if *owner == queue.owner => {
+                    if let Some(task) = queue.running().remove(id) {
+                        task.abort();
+                    }
+                }
+                Some(_) => {}
+            }
+            self.items()
+                .publish_run_change(domain::MutationEvent::Update, id);
+        }
+        Ok(outcome)
     }
 
     /// Stops claiming runs, lets the ones under way finish for at most `grace`, then stops
@@ -176,6 +214,9 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
     Ok(())
 }
 
+/// How often ended runs past their retention are looked for.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// Most runs claimed in one statement.
 const BATCH: usize = 64;
 
@@ -227,6 +268,9 @@ async fn claim_loop(weak: Weak<crate::Inner>, poll: Option<Duration>) {
         }
         for run in claimed {
             let Some(slot) = slots.split(1) else { break };
+            engine
+                .items()
+                .publish_run_change(domain::MutationEvent::Update, &run.id);
             let id = run.id.clone();
             let worker = engine.clone();
             let mut running = queue.running();
@@ -297,8 +341,13 @@ async fn work(engine: &Engine, run: Claimed) {
             Some("the flow is no longer active".to_string()),
         ),
     };
-    if let Err(err) = runs::finish(db, &run.id, &queue.owner, status, error.as_deref()).await {
-        tracing::error!(run = %run.id, %err, "could not record a finished run; it may run again");
+    match runs::finish(db, &run.id, &queue.owner, status, error.as_deref()).await {
+        Ok(()) => engine
+            .items()
+            .publish_run_change(domain::MutationEvent::Update, &run.id),
+        Err(err) => {
+            tracing::error!(run = %run.id, %err, "could not record a finished run; it may run again")
+        }
     }
     queue.running().remove(&run.id);
 }
@@ -312,6 +361,7 @@ async fn renew_loop(weak: Weak<crate::Inner>) {
         Some(inner) => inner.items.backend() != sea_orm::DbBackend::Sqlite,
         None => return,
     };
+    let mut last_prune: Option<std::time::Instant> = None;
     loop {
         let period = {
             let Some(inner) = weak.upgrade() else { return };
@@ -323,8 +373,34 @@ async fn renew_loop(weak: Weak<crate::Inner>) {
         let queue = &engine.inner.queue;
         let ids: Vec<String> = queue.running().keys().cloned().collect();
         let lease = i64::try_from(queue.config.lease.as_millis()).unwrap_or(i64::MAX);
-        if let Err(err) = runs::renew(engine.items().db(), &queue.owner, ids, lease).await {
+        let db = engine.items().db();
+        if let Err(err) = runs::renew(db, &queue.owner, ids.clone(), lease).await {
             tracing::error!(%err, "renewing run leases failed");
+        }
+        // Runs cancelled through another replica, or taken over after a lease ran out
+        // (this process stalled): they stop here.
+        match runs::lost(db, &queue.owner, ids).await {
+            Ok(lost) => {
+                let mut running = queue.running();
+                for id in lost {
+                    if let Some(task) = running.remove(&id) {
+                        task.abort();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(%err, "checking held runs failed"),
+        }
+        if let Some(retention) = queue.config.retention
+            && last_prune.is_none_or(|at| at.elapsed() >= retention.min(PRUNE_EVERY))
+        {
+            last_prune = Some(std::time::Instant::now());
+            let before = domain::runs::now_ms()
+                .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+            match runs::prune(db, before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "deleted runs past their retention"),
+                Err(err) => tracing::warn!(%err, "deleting old runs failed"),
+            }
         }
         if !shared && !queue.recount.swap(false, Ordering::Relaxed) {
             continue;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::Engine;
-use crate::error::Rejection;
+use crate::error::{Rejection, Retry};
 use crate::ops::{OpContext, Operation, StepJournal};
 use crate::plan::{FlowPlan, OpPlan};
 use crate::{redact, runlog, template};
@@ -101,6 +101,29 @@ pub struct Durable {
     pub journal: domain::runs::Journal,
 }
 
+/// Operations whose failure another try may change: not a condition that does not hold, nor
+/// an error thrown on purpose.
+fn retries(kind: &str) -> bool {
+    !matches!(kind, "condition" | "throw-error")
+}
+
+/// Waits `wait` before a failed step's next try, the run marked `retrying` meanwhile.
+async fn wait_to_retry(engine: &Engine, run: &str, wait: std::time::Duration) {
+    let db = engine.items().db();
+    let owner = engine.replica();
+    for retrying in [true, false] {
+        match domain::runs::set_retrying(db, run, owner, retrying).await {
+            Ok(()) => engine
+                .items()
+                .publish_run_change(domain::MutationEvent::Update, run),
+            Err(err) => tracing::warn!(run, %err, "could not record a retry"),
+        }
+        if retrying {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
 /// Operations whose effect is a write to this database.
 fn writes_items(kind: &str) -> bool {
     matches!(kind, "item-create" | "item-update" | "item-delete")
@@ -187,7 +210,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
     // Each operation runs at most once per run unless the graph loops, which writes refuse;
     // the bound guards plans loaded from rows written behind flowline's back.
     let mut budget = flow.ops.len().saturating_mul(2).max(1);
-    while let Some(index) = next {
+    'steps: while let Some(index) = next {
         if budget == 0 {
             break;
         }
@@ -227,64 +250,98 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
             template::render_options(op.options.value(), data)
         };
         let mut own_tx: Option<Arc<sea_orm::DatabaseTransaction>> = None;
-        let (status, output, options) = match rendered {
+        let (status, output, options, tries) = match rendered {
             Err(err) => (
                 Status::Reject,
                 Err(Rejection::error(err.to_string())),
                 Value::Null,
+                1,
             ),
             Ok(options) => {
-                // A queued run's item write gets a transaction of its own, which its journal
-                // entry joins below.
-                if durable.is_some() && tx.is_none() && writes_items(&op.kind) {
-                    // Boxed, as the journal below: their futures would otherwise enlarge
-                    // every run's task, durable or not, for the whole of the run.
-                    // The plan is brought up to date first: inside the transaction, the
-                    // write's filter flows read it as it is.
-                    let begun = Box::pin(async {
-                        engine.plan().await;
-                        engine.items().db().begin().await
-                    });
-                    match begun.await {
-                        Ok(own) => own_tx = Some(Arc::new(own)),
-                        Err(err) => {
-                            tracing::error!(flow = %flow.id, %err, "could not open a step's transaction; the run stops here");
-                            interrupted = true;
-                            break;
+                // A queued run of a flow with `options.retry` tries a failed step again.
+                let policy = flow
+                    .retry
+                    .filter(|_| durable.is_some() && tx.is_none() && retries(&op.kind));
+                let mut tries: u32 = 0;
+                let mut pending = Some(options);
+                loop {
+                    tries += 1;
+                    let last_try = policy.is_none_or(|p| tries >= p.attempts);
+                    let options = if last_try {
+                        pending.take()
+                    } else {
+                        pending.clone()
+                    }
+                    .unwrap_or(Value::Null);
+                    // A queued run's item write gets a transaction of its own, which its
+                    // journal entry joins below.
+                    if durable.is_some() && tx.is_none() && writes_items(&op.kind) {
+                        // Boxed, as the journal below: their futures would otherwise enlarge
+                        // every run's task, durable or not, for the whole of the run.
+                        // The plan is brought up to date first: inside the transaction, the
+                        // write's filter flows read it as it is.
+                        let begun = Box::pin(async {
+                            engine.plan().await;
+                            engine.items().db().begin().await
+                        });
+                        match begun.await {
+                            Ok(own) => own_tx = Some(Arc::new(own)),
+                            Err(err) => {
+                                tracing::error!(flow = %flow.id, %err, "could not open a step's transaction; the run stops here");
+                                interrupted = true;
+                                break 'steps;
+                            }
+                        }
+                    }
+                    let operation = op.id.text();
+                    let ctx = OpContext {
+                        engine,
+                        flow: &flow,
+                        accountability: accountability.as_ref(),
+                        data,
+                        depth,
+                        tx: own_tx.as_ref().or(tx.as_ref()),
+                        journal: durable.as_ref().map(|d| StepJournal {
+                            run: &d.run,
+                            seq,
+                            key: &op.key,
+                            // Only the step the earlier attempt was in when it stopped.
+                            waiting_until: waiting
+                                .take()
+                                .filter(|w| w.operation == operation)
+                                .map(|w| w.until),
+                            operation,
+                        }),
+                    };
+                    let (result, options) = if record {
+                        (handler.run(options.clone(), &ctx).await, options)
+                    } else {
+                        (handler.run(options, &ctx).await, Value::Null)
+                    };
+                    drop(ctx);
+                    match (&result, policy, &durable) {
+                        (Err(rejection), Some(policy), Some(durable))
+                            if !last_try && rejection.retry != Retry::Never =>
+                        {
+                            // Its write, if any, is undone; the next try opens another.
+                            own_tx = None;
+                            let asked = match rejection.retry {
+                                Retry::After(wait) => Some(wait),
+                                _ => None,
+                            };
+                            let wait = policy.wait(tries, rand::random::<f64>(), asked);
+                            Box::pin(wait_to_retry(engine, &durable.run, wait)).await;
+                        }
+                        _ => {
+                            let status = if result.is_ok() {
+                                Status::Resolve
+                            } else {
+                                Status::Reject
+                            };
+                            break (status, result, options, tries);
                         }
                     }
                 }
-                let operation = op.id.text();
-                let ctx = OpContext {
-                    engine,
-                    flow: &flow,
-                    accountability: accountability.as_ref(),
-                    data,
-                    depth,
-                    tx: own_tx.as_ref().or(tx.as_ref()),
-                    journal: durable.as_ref().map(|d| StepJournal {
-                        run: &d.run,
-                        seq,
-                        key: &op.key,
-                        // Only the step the earlier attempt was in when it stopped.
-                        waiting_until: waiting
-                            .take()
-                            .filter(|w| w.operation == operation)
-                            .map(|w| w.until),
-                        operation,
-                    }),
-                };
-                let (result, options) = if record {
-                    (handler.run(options.clone(), &ctx).await, options)
-                } else {
-                    (handler.run(options, &ctx).await, Value::Null)
-                };
-                let status = if result.is_ok() {
-                    Status::Resolve
-                } else {
-                    Status::Reject
-                };
-                (status, result, options)
             }
         };
         let value = match output {
@@ -306,6 +363,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 output: value.clone(),
                 started_at: started_ms.unwrap_or_default(),
                 finished_at: domain::runs::now_ms(),
+                attempts: i32::try_from(tries).unwrap_or(i32::MAX),
             };
             if let Err(err) =
                 Box::pin(journal(engine, &durable.run, seq, &entry, own_tx.take())).await
@@ -314,6 +372,9 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 interrupted = true;
                 break;
             }
+            engine
+                .items()
+                .publish_run_change(domain::MutationEvent::Update, &durable.run);
             seq += 1;
         }
         if record {

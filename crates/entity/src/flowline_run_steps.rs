@@ -24,14 +24,16 @@ pub struct Model {
     /// under way.
     #[sea_orm(column_type = "String(StringLen::N(8))")]
     pub status: String,
-    /// JSON text of the value the step put into the chain.
-    #[sea_orm(column_type = "Text")]
-    pub output: String,
+    /// The value the step put into the chain (`json` on PostgreSQL; `null` is NULL).
+    #[sea_orm(column_type = "Json", nullable)]
+    pub output: Option<Json>,
     /// Unix milliseconds, as in `flowline_runs`.
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     /// When a waiting sleep is due.
     pub wait_until: Option<i64>,
+    /// Tries the step took (more than 1 under a flow's `options.retry`).
+    pub attempts: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -49,7 +49,7 @@ pub fn build(catalog: &Catalog, items: Option<ItemsService>) -> Result<Schema, S
             updates.extend(fields.update);
             deletes.extend(fields.delete);
         }
-        if coll.writable {
+        if coll.streams() {
             subscription = subscription.field(roots::subscription(catalog, coll));
             builder_types.push(types::mutated(coll).into());
         }

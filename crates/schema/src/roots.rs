@@ -414,6 +414,45 @@ pub fn mutations(catalog: &Catalog, coll: &Collection, root_name: &str) -> Mutat
     }
 }
 
+/// The `(event, key)` pairs of the committed changes of `collection`, of the `wanted` event
+/// only when one is named. Runs change apart from the other collections
+/// ([`ItemsService::run_changes`]).
+fn changes(
+    items: &ItemsService,
+    collection: &'static str,
+    wanted: Option<String>,
+) -> futures_util::stream::BoxStream<'static, (MutationEvent, String)> {
+    use tokio_stream::wrappers::BroadcastStream;
+    let wanted = move |event: MutationEvent| wanted.as_deref().is_none_or(|w| w == event.as_str());
+    if collection == domain::catalog::RUNS {
+        return BroadcastStream::new(items.run_changes())
+            .filter_map(move |change| {
+                let found = change
+                    .ok()
+                    .filter(|c| wanted(c.event))
+                    .map(|c| (c.event, c.run));
+                async move { found }
+            })
+            .boxed();
+    }
+    BroadcastStream::new(items.subscribe())
+        .filter_map(move |m| {
+            // Changes missed while another replica's notices could not be heard name no
+            // keys: nothing to send for them.
+            let found = match m {
+                Ok(domain::Change::Mutation(m))
+                    if m.collection == collection && wanted(m.event) =>
+                {
+                    Some(m)
+                }
+                _ => None,
+            };
+            async move { found }
+        })
+        .flat_map(|m| futures_util::stream::iter(m.keys.into_iter().map(move |k| (m.event, k))))
+        .boxed()
+}
+
 /// `<collection>_mutated(event)`: one message per committed change of one row.
 pub fn subscription(catalog: &Catalog, coll: &Collection) -> SubscriptionField {
     let root = Root {
@@ -446,46 +485,28 @@ pub fn subscription(catalog: &Catalog, coll: &Collection) -> SubscriptionField {
                     .transpose()
                     .map_err(to_graphql)?;
                 let collection = r.collection;
-                let stream = tokio_stream::wrappers::BroadcastStream::new(items.subscribe())
-                    .filter_map(move |m| {
-                        let wanted = wanted.clone();
-                        async move {
-                            // Changes missed while another replica's notices could not be
-                            // heard name no keys: nothing to send for them.
-                            let domain::Change::Mutation(m) = m.ok()? else {
-                                return None;
-                            };
-                            let matches = m.collection == collection
-                                && wanted.as_deref().is_none_or(|w| w == m.event.as_str());
-                            matches.then_some(m)
-                        }
-                    })
-                    .flat_map(|m| {
-                        futures_util::stream::iter(m.keys.into_iter().map(move |k| (m.event, k)))
-                    })
-                    .then(move |(event, key)| {
-                        let items = items.clone();
-                        let acc = acc.clone();
-                        let data_node = data_node.clone();
-                        async move {
-                            let data = match (&data_node, event) {
-                                (Some(node), MutationEvent::Create | MutationEvent::Update) => {
-                                    items
-                                        .read_keys(&acc, node, std::slice::from_ref(&key))
-                                        .await
-                                        .ok()
-                                        .and_then(|rows| rows.into_iter().next())
-                                        .unwrap_or(Json::Null)
-                                }
-                                _ => Json::Null,
-                            };
-                            Ok(FieldValue::owned_any(json!({
-                                "key": key,
-                                "event": event.as_str(),
-                                "data": data,
-                            })))
-                        }
-                    });
+                let changes = changes(&items, collection, wanted);
+                let stream = changes.then(move |(event, key)| {
+                    let items = items.clone();
+                    let acc = acc.clone();
+                    let data_node = data_node.clone();
+                    async move {
+                        let data = match (&data_node, event) {
+                            (Some(node), MutationEvent::Create | MutationEvent::Update) => items
+                                .read_keys(&acc, node, std::slice::from_ref(&key))
+                                .await
+                                .ok()
+                                .and_then(|rows| rows.into_iter().next())
+                                .unwrap_or(Json::Null),
+                            _ => Json::Null,
+                        };
+                        Ok(FieldValue::owned_any(json!({
+                            "key": key,
+                            "event": event.as_str(),
+                            "data": data,
+                        })))
+                    }
+                });
                 Ok(stream)
             })
         },

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::rest::routes(&state.items.catalog().system_only()))
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
+        .merge(crate::runs::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))

@@ -103,6 +103,17 @@ pub struct Config {
     /// died is taken over after this.
     #[arg(long, env = "FLOW_RUNS_LEASE", default_value_t = 30_000, global = true)]
     pub flow_runs_lease: u64,
+    /// How long ended runs (`/runs`) are kept, such as `14d`, `12h` or `90m`; `0` keeps them
+    /// for ever. Directus keeps its logs unless told otherwise; a queue that writes a row per
+    /// run would grow without end.
+    #[arg(
+        long,
+        env = "FLOW_RUNS_RETENTION",
+        default_value = "14d",
+        value_parser = retention,
+        global = true
+    )]
+    pub flow_runs_retention: Retention,
     /// Addresses the `request` operation refuses (comma separated IPs or CIDR ranges;
     /// `0.0.0.0` means this host). Empty denies nothing.
     #[arg(
@@ -231,6 +242,7 @@ impl Config {
                 concurrency: self.flow_runs_concurrency.max(1),
                 bound: self.flow_runs_queue_max,
                 lease: std::time::Duration::from_millis(self.flow_runs_lease.max(300)),
+                retention: self.flow_runs_retention.0,
                 ..engine::QueueConfig::default()
             },
             mail: engine::MailConfig {
@@ -253,5 +265,47 @@ impl Config {
                     }),
             },
         })
+    }
+}
+
+/// `FLOW_RUNS_RETENTION`: a span, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<std::time::Duration>);
+
+fn retention(text: &str) -> Result<Retention, String> {
+    match text.trim() {
+        "0" | "off" | "none" => Ok(Retention(None)),
+        span => match humantime::parse_duration(span) {
+            Ok(d) if d.is_zero() => Ok(Retention(None)),
+            Ok(d) => Ok(Retention(Some(d))),
+            Err(err) => Err(format!(
+                "{err}: give a span such as 14d, 12h or 90m, or 0 to keep runs for ever"
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn retention_takes_spans_and_zero_keeps_runs() {
+        assert_eq!(
+            retention("14d"),
+            Ok(Retention(Some(Duration::from_secs(14 * 86_400))))
+        );
+        assert_eq!(
+            retention("90m"),
+            Ok(Retention(Some(Duration::from_secs(5_400))))
+        );
+        assert_eq!(
+            retention("500ms"),
+            Ok(Retention(Some(Duration::from_millis(500))))
+        );
+        assert_eq!(retention("0"), Ok(Retention(None)));
+        assert_eq!(retention("off"), Ok(Retention(None)));
+        assert!(retention("fortnight").is_err());
     }
 }

@@ -11,6 +11,7 @@ pub mod flow_api;
 pub mod graphql;
 pub mod openapi;
 pub mod rest;
+pub mod runs;
 pub mod trigger;
 
 pub use app::{AppState, router};

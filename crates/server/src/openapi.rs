@@ -231,6 +231,25 @@ pub fn document(catalog: &Catalog) -> Value {
             item.retain(|method, _| method == "get");
         }
     }
+    if let Some(runs) = catalog.get(domain::catalog::RUNS) {
+        let name = schema_name(runs);
+        let mut params = vec![
+            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}),
+        ];
+        params.extend(query_parameters().as_array().cloned().unwrap_or_default());
+        let mut responses = json!({"200": {"description": "The cancelled run", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"data": {"$ref": format!("#/components/schemas/{name}")}}
+        }}}}});
+        if let (Some(r), Some(e)) = (responses.as_object_mut(), errors.as_object()) {
+            r.extend(e.clone());
+        }
+        paths.insert(
+            "/runs/{id}/cancel".into(),
+            json!({"post": {"tags": [name], "operationId": "cancelRun",
+                            "summary": "Cancel a queued, running or retrying run (admins)",
+                            "parameters": params, "responses": responses}}),
+        );
+    }
     paths.insert(
         "/server/ping".into(),
         json!({"get": {"tags": ["Server"], "operationId": "ping", "security": [], "responses": {"200": {"description": "pong", "content": {"text/html": {"schema": {"type": "string"}}}}}}}),

@@ -416,7 +416,7 @@ async fn collection_root(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn collection_item(
+pub(crate) async fn collection_item(
     collection: &'static str,
     State(state): State<AppState>,
     method: Method,

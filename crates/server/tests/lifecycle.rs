@@ -264,7 +264,14 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
         assert_eq!(reply.status(), 204);
     }
     let start = Instant::now();
-    while number(&db, "SELECT COUNT(*) FROM marks").await < 40 {
+    // Killed once every run has written and journaled its sleep.
+    while number(
+        &db,
+        "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting'",
+    )
+    .await
+        < 40
+    {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the runs did not write"

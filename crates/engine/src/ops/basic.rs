@@ -137,6 +137,10 @@ impl Operation for Sleep {
                             {
                                 // The run still sleeps; resumed, it would wait all of it again.
                                 tracing::warn!(run = journal.run, %err, "could not journal a sleep");
+                            } else {
+                                ctx.engine
+                                    .items()
+                                    .publish_run_change(domain::MutationEvent::Update, journal.run);
                             }
                             until
                         }

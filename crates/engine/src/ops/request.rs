@@ -152,6 +152,17 @@ fn failed(message: String, code: Option<&str>) -> Rejection {
     Rejection::plain(error_value(&message, code), message)
 }
 
+/// A `Retry-After` value: whole seconds, or an HTTP date.
+fn retry_after(value: &str) -> Option<std::time::Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let ms = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds();
+    Some(std::time::Duration::from_millis(ms.max(0) as u64))
+}
+
 impl Operation for Request {
     fn id(&self) -> &'static str {
         "request"
@@ -172,13 +183,14 @@ impl Operation for Request {
                     format!("Invalid URL \"{url}\": {e}"),
                     Some("ERR_INVALID_URL"),
                 )
+                .for_good()
             })?;
             if let Some(host) = url.host_str() {
                 let literal = host.trim_start_matches('[').trim_end_matches(']');
                 if let Ok(ip) = literal.parse::<IpAddr>()
                     && ctx.engine.config().deny_list.denies(ip)
                 {
-                    return Err(failed(denied_message(host), None));
+                    return Err(failed(denied_message(host), None).for_good());
                 }
             }
             let method = options
@@ -187,7 +199,7 @@ impl Operation for Request {
                 .unwrap_or("GET")
                 .to_uppercase();
             let method = reqwest::Method::from_bytes(method.as_bytes())
-                .map_err(|_| failed(format!("Invalid method \"{method}\""), None))?;
+                .map_err(|_| failed(format!("Invalid method \"{method}\""), None).for_good())?;
             // `host:port` as Node prints it in connection errors.
             let address = format!(
                 "{}:{}",
@@ -215,7 +227,9 @@ impl Operation for Request {
                         req = req.header(name, value);
                     }
                 }
-                Some(_) => return Err(Rejection::error("headers.reduce is not a function")),
+                Some(_) => {
+                    return Err(Rejection::error("headers.reduce is not a function").for_good());
+                }
             }
             if let Some(body) = options.get("body") {
                 let json_like = match body {
@@ -235,7 +249,7 @@ impl Operation for Request {
                     .map(|s| s.to_string())
                     .filter(|s| s.contains("denied IP address"));
                 match denied {
-                    Some(message) => failed(message, None),
+                    Some(message) => failed(message, None).for_good(),
                     None if e.is_timeout() => failed(format!("timeout: {e}"), Some("ETIMEDOUT")),
                     None if e.is_connect() && refused(&e) => failed(
                         format!("connect ECONNREFUSED {address}"),
@@ -248,6 +262,11 @@ impl Operation for Request {
                 }
             })?;
             let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(retry_after);
             let mut headers = Map::new();
             for (name, value) in response.headers() {
                 headers.insert(
@@ -275,10 +294,20 @@ impl Operation for Request {
                 "data": data,
             });
             if status.is_success() {
-                Ok(result)
-            } else {
-                Err(Rejection::plain(result, "An unexpected error occurred."))
+                return Ok(result);
             }
+            let rejection = Rejection::plain(result, "An unexpected error occurred.");
+            // Overload and outages pass; other answers (400, 404, ...) would come again.
+            Err(
+                match (
+                    status.as_u16() == 429 || status.is_server_error(),
+                    retry_after,
+                ) {
+                    (true, Some(wait)) => rejection.retry_after(wait),
+                    (true, None) => rejection,
+                    (false, _) => rejection.for_good(),
+                },
+            )
         })
     }
 }
@@ -286,6 +315,22 @@ impl Operation for Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(retry_after("2"), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(retry_after(" 0 "), Some(std::time::Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(std::time::Duration::ZERO)
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let wait = retry_after(&later).expect("a date");
+        assert!(
+            wait > std::time::Duration::from_secs(25) && wait <= std::time::Duration::from_secs(30)
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
 
     #[test]
     fn default_list_denies_this_host_and_link_local() {
