@@ -1,6 +1,7 @@
 //! The real binary's life: a request under way when SIGTERM arrives is answered before the
 //! process exits, new connections are refused meanwhile, and a second server on the same
-//! SQLite file refuses to start.
+//! SQLite file refuses to start; runs accepted before a SIGKILL are finished after the
+//! restart, or on PostgreSQL by another replica once the killed one's leases run out.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,8 +21,14 @@ fn free_port() -> u16 {
 }
 
 fn spawn(db: &std::path::Path, port: u16) -> Child {
+    spawn_on(&format!("sqlite://{}", db.display()), port, &[])
+}
+
+/// The binary on the database at `url`, with `env` besides the usual settings.
+fn spawn_on(url: &str, port: u16, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_flowline"))
-        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("DATABASE_URL", url)
+        .envs(env.iter().copied())
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
         .env("ADMIN_TOKEN", TOKEN)
@@ -230,23 +237,7 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     let client = reqwest::Client::new();
     // An async webhook that writes an item, then sleeps three seconds: when the process is
     // killed, every run has written and is asleep.
-    send(
-        &client,
-        "POST",
-        format!("{base}/flows"),
-        json!({
-            "id": FLOW, "name": "durable", "trigger": "webhook",
-            "options": {"method": "POST", "async": true},
-            "operations": [
-                {"id": NAP, "key": "nap", "type": "sleep", "position_x": 37, "position_y": 1,
-                 "options": {"milliseconds": 3000}},
-                {"id": DONE, "key": "mark", "type": "item-create", "position_x": 19, "position_y": 1,
-                 "options": {"collection": "marks", "permissions": "$full", "payload": {"n": "{{ $trigger.body.n }}"}},
-                 "resolve": NAP}
-            ]
-        }),
-    )
-    .await;
+    send(&client, "POST", format!("{base}/flows"), durable_flow(3000)).await;
     send(
         &client,
         "PATCH",
@@ -351,4 +342,161 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     );
     signal(&restarted, "TERM");
     assert!(restarted.wait().expect("wait").success());
+}
+
+/// An async webhook that writes an item to `marks`, then sleeps `nap_ms`.
+fn durable_flow(nap_ms: u64) -> Value {
+    json!({
+        "id": FLOW, "name": "durable", "trigger": "webhook",
+        "options": {"method": "POST", "async": true},
+        "operations": [
+            {"id": NAP, "key": "nap", "type": "sleep", "position_x": 37, "position_y": 1,
+             "options": {"milliseconds": nap_ms}},
+            {"id": DONE, "key": "mark", "type": "item-create", "position_x": 19, "position_y": 1,
+             "options": {"collection": "marks", "permissions": "$full", "payload": {"n": "{{ $trigger.body.n }}"}},
+             "resolve": NAP}
+        ]
+    })
+}
+
+/// One number `sql` answers on `db`.
+async fn pg_number(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("row")
+        .try_get_by_index::<i64>(0)
+        .expect("number")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_runs_of_a_killed_replica_are_finished_by_another() {
+    use sea_orm::ConnectionTrait;
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set; skipping the PostgreSQL replica crash test");
+        return;
+    };
+    // A schema of its own, with the user table the flow writes to.
+    let schema = format!(
+        "lifecycle_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    );
+    let admin = sea_orm::Database::connect(&url).await.expect("connect");
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .expect("schema");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let db = sea_orm::Database::connect(&scoped).await.expect("connect");
+    db.execute_unprepared("CREATE TABLE marks (id SERIAL PRIMARY KEY, n INTEGER NOT NULL)")
+        .await
+        .expect("table");
+    // Leases of a second, so that the survivor takes over soon after the kill.
+    let env = [("FLOW_RUNS_LEASE", "1000")];
+    let (port_a, port_b) = (free_port(), free_port());
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let mut a = spawn_on(&scoped, port_a, &env);
+    until_up(&base_a, &mut a).await;
+    let client = reqwest::Client::new();
+    send(
+        &client,
+        "POST",
+        format!("{base_a}/flows"),
+        durable_flow(3000),
+    )
+    .await;
+    send(
+        &client,
+        "PATCH",
+        format!("{base_a}/flows/{FLOW}"),
+        json!({"operation": DONE}),
+    )
+    .await;
+    for n in 0..20 {
+        let reply = client
+            .post(format!("{base_a}/flows/trigger/{FLOW}"))
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(reply.status(), 204);
+    }
+    // Every run is held by the first replica, has written, and sleeps.
+    let start = Instant::now();
+    while pg_number(
+        &db,
+        "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting'",
+    )
+    .await
+        < 20
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the runs did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut b = spawn_on(&scoped, port_b, &env);
+    until_up(&base_b, &mut b).await;
+    let owner_a = pg_number(
+        &db,
+        "SELECT COUNT(DISTINCT lease_owner) FROM flowline_runs WHERE status = 'running'",
+    )
+    .await;
+    assert_eq!(owner_a, 1, "one replica holds every run");
+    signal(&a, "KILL");
+    a.wait().expect("killed");
+
+    // The survivor takes each run over once its lease runs out, and finishes it.
+    let start = Instant::now();
+    while pg_number(
+        &db,
+        "SELECT COUNT(*) FROM flowline_runs WHERE status = 'resolved'",
+    )
+    .await
+        < 20
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the runs were not taken over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pg_number(&db, "SELECT COUNT(*) FROM flowline_runs").await,
+        20
+    );
+    assert_eq!(
+        pg_number(&db, "SELECT COUNT(*) FROM flowline_runs WHERE attempts = 2").await,
+        20,
+        "each run was taken over once"
+    );
+    // Resumed after the write: each item exists once.
+    assert_eq!(pg_number(&db, "SELECT COUNT(*) FROM marks").await, 20);
+    assert_eq!(
+        pg_number(&db, "SELECT COUNT(DISTINCT n) FROM marks").await,
+        20
+    );
+    assert_eq!(
+        pg_number(
+            &db,
+            "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'resolve' \
+             AND finished_at >= wait_until"
+        )
+        .await,
+        20
+    );
+    signal(&b, "TERM");
+    assert!(b.wait().expect("wait").success());
+    db.close().await.expect("close");
+    admin
+        .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .await
+        .expect("drop");
 }
