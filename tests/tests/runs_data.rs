@@ -1,7 +1,8 @@
-//! Runs are data (issue 20): every queued run is a row of the read-only `flowline_runs`
-//! collection, served at `/runs` and as `runs` in GraphQL with its journaled steps, streamed
-//! as it changes, cancelled with `POST /runs/:id/cancel`, and deleted once ended runs pass
-//! their retention.
+//! Runs are data (issue 20): every queued run, and every logged synchronous run, is a row of
+//! the read-only `flowline_runs` collection, served at `/runs` and as `runs` in GraphQL with
+//! its journaled steps, streamed as it changes, cancelled with `POST /runs/:id/cancel`, and
+//! deleted once ended runs pass their retention. Failed steps of queued runs are retried
+//! under a flow's `options.retry`.
 
 mod flows_support;
 
@@ -624,4 +625,134 @@ async fn sqlite_an_invalid_retry_policy_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_invalid_retry_policy_is_refused() {
     an_invalid_retry_policy_is_refused(TestApp::postgres().await).await;
+}
+
+/// Synchronous runs are rows too when their flow logs its runs: with their steps under
+/// `accountability: all`, without under `activity`, not at all under `null`.
+async fn logged_synchronous_runs_are_rows(app: TestApp) {
+    let mut flows = Vec::new();
+    for (n, accountability) in [
+        (9, json!("all")),
+        (10, json!("activity")),
+        (11, Value::Null),
+    ] {
+        let flow = FlowBuilder::webhook(n)
+            .method("POST")
+            .accountability(accountability)
+            .op(
+                "t",
+                "transform",
+                json!({"json": {"n": "{{ $trigger.body.n }}"}}),
+            )
+            .then(
+                "stop",
+                "throw-error",
+                json!({"code": "NOPE", "status": "400", "message": "no"}),
+            )
+            .insert(&app)
+            .await;
+        // A webhook answers what its last step left, a rejection included (as Directus).
+        let reply = post(&app, &flow.url(), json!({"n": 4})).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        flows.push(flow);
+    }
+    let runs = |flow: &Flow| {
+        format!(
+            "/runs?filter[flow][_eq]={}&fields=trigger,status,attempts,steps.seq,steps.key,steps.status,steps.output",
+            flow.id
+        )
+    };
+    app.expect(
+        "GET",
+        &runs(&flows[0]),
+        None,
+        Some(ADMIN_TOKEN),
+        200,
+        json!({"data": [{"trigger": "webhook", "status": "rejected", "attempts": 1, "steps": [
+            {"seq": 0, "key": "t", "status": "resolve", "output": {"n": 4}},
+            {"seq": 1, "key": "stop", "status": "reject", "output": {"name": "DirectusError", "code": "NOPE", "status": 400}},
+        ]}]}),
+    )
+    .await;
+    app.expect(
+        "GET",
+        &runs(&flows[1]),
+        None,
+        Some(ADMIN_TOKEN),
+        200,
+        json!({"data": [{"trigger": "webhook", "status": "rejected", "attempts": 1, "steps": []}]}),
+    )
+    .await;
+    app.expect(
+        "GET",
+        &runs(&flows[2]),
+        None,
+        Some(ADMIN_TOKEN),
+        200,
+        json!({"data": []}),
+    )
+    .await;
+    let error = query(
+        &app,
+        &format!(
+            "SELECT error FROM flowline_runs WHERE flow = '{}'",
+            flows[0].id
+        ),
+        1,
+    )
+    .await;
+    let error: Value = serde_json::from_str(error[0][0].as_str().expect("text")).expect("json");
+    assert_eq!(error["code"], "NOPE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_logged_synchronous_runs_are_rows() {
+    logged_synchronous_runs_are_rows(TestApp::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_logged_synchronous_runs_are_rows() {
+    logged_synchronous_runs_are_rows(TestApp::postgres().await).await;
+}
+
+/// A run cancelled through another replica stops at its replica's next lease renewal: the
+/// step after its sleep never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_run_cancelled_through_another_replica_stops() {
+    let replicas = TestApp::postgres_replicas_with(2, queue(8, None)).await;
+    let [one, two] = &replicas[..] else {
+        unreachable!()
+    };
+    // Only the first replica works on runs.
+    two.state.engine.stop_queue(Duration::ZERO).await;
+    let flow = sleeper(one, 12).await;
+    assert_eq!(
+        post(one, &flow.url(), json!({"ms": 1500})).await.status,
+        204
+    );
+    let id = run_of(one, 1500).await;
+    until(one, &format!("/runs/{id}?fields=steps.status"), |d| {
+        d["steps"] == json!([{"status": "waiting"}])
+    })
+    .await;
+    two.expect(
+        "POST",
+        &format!("/runs/{id}/cancel?fields=status"),
+        None,
+        Some(ADMIN_TOKEN),
+        200,
+        json!({"data": {"status": "cancelled"}}),
+    )
+    .await;
+    // Well past the end of the sleep: the run did not go on to its next step.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    one.expect(
+        "GET",
+        &format!("/runs/{id}?fields=status,steps.key,steps.status"),
+        None,
+        Some(ADMIN_TOKEN),
+        200,
+        json!({"data": {"status": "cancelled", "steps": [{"key": "nap", "status": "waiting"}]}}),
+    )
+    .await;
 }

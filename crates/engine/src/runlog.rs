@@ -1,5 +1,7 @@
 //! Run logs: one `directus_activity` row per run when the flow's `accountability` is set,
-//! plus a `directus_revisions` row holding the steps and the final chain when it is `all`.
+//! plus a `directus_revisions` row holding the steps and the final chain when it is `all`,
+//! and for a run that did not come from the queue a `flowline_runs` row (with its steps when
+//! they are recorded), so that `/runs` shows logged synchronous runs beside queued ones.
 //!
 //! A run inside a filtered write logs on that write's transaction. Every other run hands its
 //! log to the engine's [`Writer`], one task that commits all the logs queued meanwhile in one
@@ -15,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::plan::FlowPlan;
 use crate::redact;
-use crate::runner::Run;
+use crate::runner::{Run, Status};
 
 /// Most runs written in one transaction.
 const BATCH: usize = 256;
@@ -33,6 +35,9 @@ pub(crate) struct Entry {
     revision: Option<String>,
     /// When the run ended: the activity row's timestamp.
     ended: chrono::DateTime<chrono::Utc>,
+    /// Its `flowline_runs` row, for a run that did not come from the queue (whose row
+    /// exists already).
+    run: Option<domain::runs::Finished>,
 }
 
 /// Whether a run of `flow` ends with a revision holding its steps (`accountability: all`).
@@ -49,12 +54,58 @@ pub(crate) fn entry(
 ) -> Option<Entry> {
     flow.accountability.as_ref()?;
     let revision = records_steps(flow).then(|| revision_data(run, env).to_string());
+    let ended = chrono::Utc::now();
     Some(Entry {
         flow: flow.id.clone(),
         accountability: acc.cloned(),
         revision,
-        ended: chrono::Utc::now(),
+        ended,
+        run: (!run.queued).then(|| finished(flow, run, env, ended.timestamp_millis())),
     })
+}
+
+/// A synchronous run as a row of `flowline_runs`, its outputs redacted as in the revision.
+fn finished(
+    flow: &FlowPlan,
+    run: &Run,
+    env: &Map<String, Value>,
+    ended: i64,
+) -> domain::runs::Finished {
+    let redacted = |value: &Value| {
+        let mut value = value.clone();
+        redact::redact_secrets(&mut value);
+        redact::redact_env(&mut value, env);
+        value
+    };
+    let steps = run
+        .steps
+        .iter()
+        .map(|step| {
+            let started = chrono::DateTime::parse_from_rfc3339(&step.started_at)
+                .map_or(run.started_at, |at| at.timestamp_millis());
+            domain::runs::JournalStep {
+                operation: step.operation.clone(),
+                key: step.key.clone(),
+                resolved: step.status == Status::Resolve,
+                output: redacted(&step.output),
+                started_at: started,
+                finished_at: started + step.duration_ms.round() as i64,
+                attempts: 1,
+            }
+        })
+        .collect();
+    domain::runs::Finished {
+        flow: flow.id.clone(),
+        trigger: flow.trigger.clone().unwrap_or_default(),
+        resolved: run.last_status != Some(Status::Reject),
+        started_at: run.started_at,
+        finished_at: ended,
+        error: match (&run.last_status, &run.last_rejection) {
+            (Some(Status::Reject), Some(rejection)) => Some(redacted(&rejection.data).to_string()),
+            _ => None,
+        },
+        steps,
+    }
 }
 
 /// The steps, outputs and final chain, with secrets and `$env` values redacted: each
@@ -103,6 +154,7 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<(), domain::Error> {
     if let [only] = entries
         && only.revision.is_none()
+        && only.run.is_none()
     {
         // One statement needs no transaction of its own.
         domain::activity::insert_activities(db, &[only.activity()]).await?;
@@ -125,6 +177,9 @@ async fn insert<C: ConnectionTrait + TransactionTrait>(
         })
         .collect();
     domain::activity::insert_revisions(&tx, &revisions).await?;
+    let ended: Vec<&domain::runs::Finished> =
+        entries.iter().filter_map(|e| e.run.as_ref()).collect();
+    domain::runs::record(&tx, &ended).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -51,6 +51,10 @@ pub struct Run {
     /// A queued run whose journal could not be written stopped there: it is to be resumed
     /// from its journal, not recorded as finished.
     pub interrupted: bool,
+    /// A run from the queue, which has its `flowline_runs` row already.
+    pub queued: bool,
+    /// When it started, in unix milliseconds.
+    pub started_at: i64,
 }
 
 impl Run {
@@ -144,6 +148,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         let start = start;
         *start
     };
+    let run_started = domain::runs::now_ms();
+    let queued = durable.is_some();
     // Room for every operation's key besides the four run entries: a chain that grew by
     // doubling held up to twice its entries (112 bytes each) while a run slept.
     let mut chain = Map::with_capacity(4 + flow.ops.len());
@@ -403,6 +409,8 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         last_rejection,
         accountability,
         interrupted,
+        queued,
+        started_at: run_started,
     }
 }
 
