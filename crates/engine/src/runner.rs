@@ -299,7 +299,6 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                             }
                         }
                     }
-                    let operation = op.id.text();
                     let ctx = OpContext {
                         engine,
                         flow: &flow,
@@ -310,13 +309,12 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                         journal: durable.as_ref().map(|d| StepJournal {
                             run: &d.run,
                             seq,
-                            key: &op.key,
+                            op,
                             // Only the step the earlier attempt was in when it stopped.
                             waiting_until: waiting
                                 .take()
-                                .filter(|w| w.operation == operation)
+                                .filter(|w| w.operation == op.id.text())
                                 .map(|w| w.until),
-                            operation,
                         }),
                     };
                     let (result, options) = if record {

@@ -129,8 +129,8 @@ impl Operation for Sleep {
                                 ctx.engine.items().db(),
                                 journal.run,
                                 journal.seq,
-                                &journal.operation,
-                                journal.key,
+                                &journal.op.id.text(),
+                                &journal.op.key,
                                 until,
                             )
                             .await

@@ -41,9 +41,8 @@ pub struct OpContext<'a> {
 pub struct StepJournal<'a> {
     pub run: &'a str,
     pub seq: i32,
-    /// The operation's id, as text.
-    pub operation: String,
-    pub key: &'a str,
+    /// The step's operation.
+    pub op: &'a crate::plan::OpPlan,
     /// When an earlier attempt of the run stopped while this step was waiting: when it was
     /// due (unix milliseconds).
     pub waiting_until: Option<i64>,
