@@ -322,7 +322,6 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                     } else {
                         (handler.run(options, &ctx).await, Value::Null)
                     };
-                    drop(ctx);
                     match (&result, policy, &durable) {
                         (Err(rejection), Some(policy), Some(durable))
                             if !last_try && rejection.retry != Retry::Never =>
