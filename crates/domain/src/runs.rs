@@ -424,7 +424,12 @@ pub async fn journal_step(
     seq: i32,
     step: &JournalStep,
 ) -> Result<()> {
-    let row = steps::ActiveModel {
+    upsert_step(db, step_row(run, seq, step)).await
+}
+
+/// The journal row of completed step `seq` of `run`.
+fn step_row(run: &str, seq: i32, step: &JournalStep) -> steps::ActiveModel {
+    steps::ActiveModel {
         run: Set(run.to_string()),
         seq: Set(seq),
         operation: Set(step.operation.clone()),
@@ -439,8 +444,7 @@ pub async fn journal_step(
         wait_until: Set(None),
         attempts: Set(step.attempts),
         ..Default::default()
-    };
-    upsert_step(db, row).await
+    }
 }
 
 /// Journals that step `seq` of `run`, a sleep, waits until `until` (unix milliseconds).
@@ -550,22 +554,7 @@ pub async fn record(db: &impl ConnectionTrait, ended: &[&Finished]) -> Result<()
             RunStatus::Rejected
         };
         for (seq, step) in run.steps.iter().enumerate() {
-            step_rows.push(steps::ActiveModel {
-                run: Set(id.clone()),
-                seq: Set(i32::try_from(seq).unwrap_or(i32::MAX)),
-                operation: Set(step.operation.clone()),
-                key: Set(step.key.clone()),
-                status: Set(if step.resolved { "resolve" } else { "reject" }.to_string()),
-                output: Set(match &step.output {
-                    Value::Null => None,
-                    output => Some(output.clone()),
-                }),
-                started_at: Set(Some(step.started_at)),
-                finished_at: Set(Some(step.finished_at)),
-                wait_until: Set(None),
-                attempts: Set(step.attempts),
-                ..Default::default()
-            });
+            step_rows.push(step_row(&id, i32::try_from(seq).unwrap_or(i32::MAX), step));
         }
         rows.push(runs::ActiveModel {
             id: Set(id),

@@ -234,41 +234,9 @@ async fn runs_accepted_before_a_sigkill_resume_after_the_restart_and_write_once(
     let base = format!("http://127.0.0.1:{port}");
     let mut server = spawn(&db, port);
     until_up(&base, &mut server).await;
-    let client = reqwest::Client::new();
-    // An async webhook that writes an item, then sleeps three seconds: when the process is
-    // killed, every run has written and is asleep.
-    send(&client, "POST", format!("{base}/flows"), durable_flow(3000)).await;
-    send(
-        &client,
-        "PATCH",
-        format!("{base}/flows/{FLOW}"),
-        json!({"operation": DONE}),
-    )
-    .await;
-    for n in 0..40 {
-        let reply = client
-            .post(format!("{base}/flows/trigger/{FLOW}"))
-            .json(&json!({ "n": n }))
-            .send()
-            .await
-            .expect("reply");
-        assert_eq!(reply.status(), 204);
-    }
-    let start = Instant::now();
-    // Killed once every run has written and journaled its sleep.
-    while number(
-        &db,
-        "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting'",
-    )
-    .await
-        < 40
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the runs did not write"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // An async webhook that writes an item, then sleeps three seconds: killed once every
+    // run has written and is asleep.
+    start_sleeping_runs(&base, 40, |sql| number(&db, sql)).await;
     signal(&server, "KILL");
     server.wait().expect("killed");
     assert_eq!(
@@ -359,6 +327,44 @@ fn durable_flow(nap_ms: u64) -> Value {
     })
 }
 
+/// Creates the durable flow on `base`, sends it `runs` async calls, and waits until every run
+/// has written its item and journaled its sleep (`count` reads the database).
+async fn start_sleeping_runs<F, Fut>(base: &str, runs: i64, count: F)
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    let client = reqwest::Client::new();
+    send(&client, "POST", format!("{base}/flows"), durable_flow(3000)).await;
+    send(
+        &client,
+        "PATCH",
+        format!("{base}/flows/{FLOW}"),
+        json!({"operation": DONE}),
+    )
+    .await;
+    for n in 0..runs {
+        let reply = client
+            .post(format!("{base}/flows/trigger/{FLOW}"))
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+            .expect("reply");
+        assert_eq!(reply.status(), 204);
+    }
+    let start = Instant::now();
+    while count("SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting'")
+        .await
+        < runs
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the runs did not write and sleep"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// One number `sql` answers on `db`.
 async fn pg_number(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
@@ -403,45 +409,8 @@ async fn postgres_runs_of_a_killed_replica_are_finished_by_another() {
     );
     let mut a = spawn_on(&scoped, port_a, &env);
     until_up(&base_a, &mut a).await;
-    let client = reqwest::Client::new();
-    send(
-        &client,
-        "POST",
-        format!("{base_a}/flows"),
-        durable_flow(3000),
-    )
-    .await;
-    send(
-        &client,
-        "PATCH",
-        format!("{base_a}/flows/{FLOW}"),
-        json!({"operation": DONE}),
-    )
-    .await;
-    for n in 0..20 {
-        let reply = client
-            .post(format!("{base_a}/flows/trigger/{FLOW}"))
-            .json(&json!({ "n": n }))
-            .send()
-            .await
-            .expect("reply");
-        assert_eq!(reply.status(), 204);
-    }
     // Every run is held by the first replica, has written, and sleeps.
-    let start = Instant::now();
-    while pg_number(
-        &db,
-        "SELECT COUNT(*) FROM flowline_run_steps WHERE key = 'nap' AND status = 'waiting'",
-    )
-    .await
-        < 20
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "the runs did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    start_sleeping_runs(&base_a, 20, |sql| pg_number(&db, sql)).await;
     let mut b = spawn_on(&scoped, port_b, &env);
     until_up(&base_b, &mut b).await;
     let owner_a = pg_number(
