@@ -350,11 +350,11 @@ async fn postgres_cancelled_runs_stop() {
     cancelled_runs_stop(TestApp::postgres_with(queue(1, None)).await).await;
 }
 
-/// A subscription follows a run step by step: queued, claimed, each of its three steps,
-/// ended.
-async fn a_subscription_follows_a_run_step_by_step(app: TestApp) {
-    let flow = three_steps(&app, 3).await;
-    let addr = app.serve().await;
+/// A subscription on `listener` follows a run started through `app` step by step: queued,
+/// claimed, each of its three steps, ended.
+async fn a_subscription_follows_a_run_step_by_step(app: &TestApp, listener: &TestApp) {
+    let flow = three_steps(app, 3).await;
+    let addr = listener.serve().await;
     let mut socket = ws::connect(addr, json!({"access_token": ADMIN_TOKEN})).await;
     assert_eq!(ws::next_json(&mut socket).await["type"], "connection_ack");
     socket
@@ -367,7 +367,7 @@ async fn a_subscription_follows_a_run_step_by_step(app: TestApp) {
         .await
         .expect("subscribe");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(post(&app, &flow.url(), json!({"n": 1})).await.status, 204);
+    assert_eq!(post(app, &flow.url(), json!({"n": 1})).await.status, 204);
     let mut seen = Vec::new();
     for _ in 0..6 {
         let message = ws::next_json(&mut socket).await;
@@ -394,12 +394,26 @@ async fn a_subscription_follows_a_run_step_by_step(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_subscription_follows_a_run_step_by_step() {
-    a_subscription_follows_a_run_step_by_step(TestApp::sqlite_with(queue(8, None)).await).await;
+    let app = TestApp::sqlite_with(queue(8, None)).await;
+    a_subscription_follows_a_run_step_by_step(&app, &app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_subscription_follows_a_run_step_by_step() {
-    a_subscription_follows_a_run_step_by_step(TestApp::postgres_with(queue(8, None)).await).await;
+    let app = TestApp::postgres_with(queue(8, None)).await;
+    a_subscription_follows_a_run_step_by_step(&app, &app).await;
+}
+
+/// A client connected to one replica follows a run that another replica works on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_subscription_follows_a_run_on_another_replica() {
+    let replicas = TestApp::postgres_replicas_with(2, queue(8, None)).await;
+    let [one, two] = &replicas[..] else {
+        unreachable!()
+    };
+    // Only the first replica works on runs; the client listens on the second.
+    two.state.engine.stop_queue(Duration::ZERO).await;
+    a_subscription_follows_a_run_step_by_step(one, two).await;
 }
 
 /// Ended runs go once their retention passes, with their journals; runs under way stay.

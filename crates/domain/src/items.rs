@@ -308,14 +308,21 @@ impl ItemsService {
         self.mutations.subscribe()
     }
 
-    /// Changes of this process's queued runs, as they happen.
+    /// Changes of queued runs, as they happen: this process's, and on PostgreSQL those of
+    /// the other replicas (gathered, so some tens of milliseconds later).
     pub fn run_changes(&self) -> broadcast::Receiver<RunChange> {
         self.runs.subscribe()
     }
 
-    /// Tells [`ItemsService::run_changes`]'s readers that run `run` changed; nothing is
-    /// built while nobody listens.
+    /// Tells [`ItemsService::run_changes`]'s readers, here and on the other replicas, that
+    /// run `run` changed (committed); nothing is built here while nobody listens.
     pub fn publish_run_change(&self, event: MutationEvent, run: &str) {
+        if let Some(replicas) = &self.replicas {
+            replicas.announce_run(RunChange {
+                event,
+                run: run.to_string(),
+            });
+        }
         if self.runs.receiver_count() > 0 {
             let _ = self.runs.send(RunChange {
                 event,
@@ -330,7 +337,8 @@ impl ItemsService {
     /// after it returns goes unheard.
     pub async fn replicated(self) -> Result<Self> {
         let Some(replicas) =
-            crate::replicas::Replicas::join(&self.db, self.mutations.clone()).await?
+            crate::replicas::Replicas::join(&self.db, self.mutations.clone(), self.runs.clone())
+                .await?
         else {
             return Ok(self);
         };

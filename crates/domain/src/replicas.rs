@@ -10,6 +10,13 @@
 //! memory derives from them, and their hot paths (item operations in flows) stay one
 //! statement shorter.
 //!
+//! Changes of queued runs ([`ItemsService::run_changes`](crate::ItemsService)) are announced
+//! too, but not one notice per change: under load they come by the thousand a second, and
+//! PostgreSQL serialises the commits that notify. Each replica gathers its runs' changes for
+//! [`RUN_GATHER`] and announces them in one notice (or a few), outside any transaction, after
+//! the changes committed; a replica behind on them drops the excess, as a lagging subscriber
+//! does.
+//!
 //! Notifications are not queued for a listener that is away. When its connection drops, the
 //! listener connects again and publishes [`Change::Missed`], and every follower reads its
 //! state whole; until then the replica serves what it had.
@@ -26,11 +33,17 @@ use tokio::sync::broadcast;
 
 use crate::Accountability;
 use crate::error::{Error, Result};
-use crate::items::{Change, Mutation, MutationEvent, Origin};
+use crate::items::{Change, Mutation, MutationEvent, Origin, RunChange};
 
 /// PostgreSQL refuses a payload of 8,000 bytes or more; a write naming more keys than fit
 /// below this is announced in several notices.
 const MAX_NOTICE: usize = 7_000;
+
+/// How long a replica gathers its runs' changes before announcing them.
+pub const RUN_GATHER: Duration = Duration::from_millis(50);
+
+/// Run changes waiting to be announced; beyond it, changes are dropped.
+const RUN_BACKLOG: usize = 16_384;
 
 /// The longest wait between two attempts to listen again.
 const MAX_RETRY: Duration = Duration::from_secs(5);
@@ -45,11 +58,15 @@ pub struct Replicas {
     /// The PostgreSQL backend of the listening connection, 0 while it is not connected.
     listener_pid: Arc<AtomicI32>,
     listener: tokio::task::AbortHandle,
+    /// This replica's run changes, on their way to [`announce_runs`].
+    runs: tokio::sync::mpsc::Sender<RunChange>,
+    announcer: tokio::task::AbortHandle,
 }
 
 impl Drop for Replicas {
     fn drop(&mut self) {
         self.listener.abort();
+        self.announcer.abort();
     }
 }
 
@@ -71,6 +88,7 @@ impl Replicas {
     pub async fn join(
         db: &DatabaseConnection,
         feed: broadcast::Sender<Change>,
+        run_feed: broadcast::Sender<RunChange>,
     ) -> Result<Option<Arc<Self>>> {
         if db.get_database_backend() != DbBackend::Postgres {
             return Ok(None);
@@ -98,12 +116,17 @@ impl Replicas {
             id,
             listener_pid.clone(),
             feed,
+            run_feed,
         ));
+        let (runs, backlog) = tokio::sync::mpsc::channel(RUN_BACKLOG);
+        let announcer = tokio::spawn(announce_runs(db.clone(), channel.clone(), id, backlog));
         Ok(Some(Arc::new(Replicas {
             channel,
             id,
             listener_pid,
             listener: task.abort_handle(),
+            runs,
+            announcer: announcer.abort_handle(),
         })))
     }
 
@@ -111,6 +134,11 @@ impl Replicas {
     /// operators and tests that want to cut it.
     pub fn listener_pid(&self) -> i32 {
         self.listener_pid.load(Ordering::SeqCst)
+    }
+
+    /// Hands a committed change of a run to the announcer; dropped when it is far behind.
+    pub(crate) fn announce_run(&self, change: RunChange) {
+        let _ = self.runs.try_send(change);
     }
 
     /// Announces `mutations` inside `tx`: the notices leave when it commits.
@@ -174,12 +202,24 @@ async fn follow(
     own: uuid::Uuid,
     pid: Arc<AtomicI32>,
     feed: broadcast::Sender<Change>,
+    run_feed: broadcast::Sender<RunChange>,
 ) {
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 match serde_json::from_str::<Notice>(notification.payload()) {
                     Ok(notice) if notice.replica == own => {}
+                    // Another replica's runs: for this replica's run subscriptions only.
+                    Ok(notice) if notice.collection == crate::catalog::RUNS => {
+                        if run_feed.receiver_count() > 0 {
+                            for run in notice.keys {
+                                let _ = run_feed.send(RunChange {
+                                    event: notice.event,
+                                    run,
+                                });
+                            }
+                        }
+                    }
                     Ok(notice) => {
                         let _ = feed.send(Change::Mutation(notice.into_mutation()));
                     }
@@ -214,6 +254,58 @@ async fn follow(
                 let _ = feed.send(Change::Missed);
             }
         }
+    }
+}
+
+/// Announces this replica's run changes, gathered over [`RUN_GATHER`], until the replica is
+/// dropped. A run's changes keep their order; its creation comes before its updates.
+async fn announce_runs(
+    db: DatabaseConnection,
+    channel: String,
+    own: uuid::Uuid,
+    mut backlog: tokio::sync::mpsc::Receiver<RunChange>,
+) {
+    let mut batch = Vec::new();
+    while backlog.recv_many(&mut batch, RUN_BACKLOG).await > 0 {
+        tokio::time::sleep(RUN_GATHER).await;
+        while batch.len() < RUN_BACKLOG {
+            match backlog.try_recv() {
+                Ok(change) => batch.push(change),
+                Err(_) => break,
+            }
+        }
+        for event in [MutationEvent::Create, MutationEvent::Update] {
+            let keys: Vec<String> = batch
+                .iter()
+                .filter(|c| c.event == event)
+                .map(|c| c.run.clone())
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let mutation = Mutation {
+                collection: crate::catalog::RUNS.to_string(),
+                event,
+                keys,
+                payloads: Vec::new(),
+                accountability: Accountability::system(),
+                origin: Origin::default(),
+                remote: false,
+            };
+            for notice in notices(own, &mutation) {
+                let sent = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_notify($1, $2)",
+                        [channel.clone().into(), notice.into()],
+                    ))
+                    .await;
+                if let Err(err) = sent {
+                    tracing::warn!(%err, "could not announce run changes to the other replicas");
+                }
+            }
+        }
+        batch.clear();
     }
 }
 

@@ -53,7 +53,8 @@ pub struct Run {
     pub interrupted: bool,
     /// A run from the queue, which has its `flowline_runs` row already.
     pub queued: bool,
-    /// When it started, in unix milliseconds.
+    /// When it started, in unix milliseconds; 0 when nothing records it (a flow that logs
+    /// no runs).
     pub started_at: i64,
 }
 
@@ -148,8 +149,13 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
         let start = start;
         *start
     };
-    let run_started = domain::runs::now_ms();
     let queued = durable.is_some();
+    // Read only by the run's row in `flowline_runs`: queued runs and runs whose flow logs.
+    let run_started = if queued || flow.accountability.is_some() {
+        domain::runs::now_ms()
+    } else {
+        0
+    };
     // Room for every operation's key besides the four run entries: a chain that grew by
     // doubling held up to twice its entries (112 bytes each) while a run slept.
     let mut chain = Map::with_capacity(4 + flow.ops.len());
