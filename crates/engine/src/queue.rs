@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use domain::runs::{self, Claimed, QueuedStart, RunStatus};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use crate::Engine;
 use crate::plan::FlowPlan;
@@ -66,11 +66,30 @@ pub(crate) struct Queue {
     /// Runs may have been queued without passing through `queued` (a write's action runs):
     /// the next renewal counts the queue again. Always set with other replicas around.
     recount: AtomicBool,
+    /// Async calls' runs on their way to the database ([`take_in`]).
+    intake: mpsc::Sender<Intake>,
+    /// The receiving end, until [`start`] hands it to its task.
+    intake_rx: Mutex<Option<mpsc::Receiver<Intake>>>,
 }
+
+/// A run an async call queues, and how the caller learns it is committed.
+struct Intake {
+    flow: String,
+    trigger: String,
+    /// [`QueuedStart`] as JSON text, written by the caller rather than the one intake task.
+    start: String,
+    done: oneshot::Sender<Result<String, String>>,
+}
+
+/// Most runs written in one statement by the intake.
+const INTAKE_BATCH: usize = 512;
 
 impl Queue {
     pub(crate) fn new(config: QueueConfig, owner: String) -> Self {
+        let (intake, intake_rx) = mpsc::channel(INTAKE_BATCH * 4);
         Queue {
+            intake,
+            intake_rx: Mutex::new(Some(intake_rx)),
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
             owner,
             config,
@@ -122,7 +141,33 @@ impl Engine {
         if queue.queued.load(Ordering::Relaxed) >= queue.config.bound {
             return Ok(Err(QueueFull));
         }
-        let id = runs::enqueue(self.items().db(), &flow.id, trigger, &start).await?;
+        let start =
+            serde_json::to_string(&start).map_err(|e| domain::Error::Internal(e.to_string()))?;
+        let (done, committed) = oneshot::channel();
+        let intake = Intake {
+            flow: flow.id.clone(),
+            trigger: trigger.to_string(),
+            start,
+            done,
+        };
+        let id = match queue.intake.send(intake).await {
+            Ok(()) => committed
+                .await
+                .map_err(|_| domain::Error::Internal("the run intake stopped".into()))?
+                .map_err(domain::Error::Internal)?,
+            // No intake task (its runtime is shutting down): written here.
+            Err(mpsc::error::SendError(intake)) => runs::enqueue_many(
+                self.items().db(),
+                &[runs::NewRun {
+                    flow: &intake.flow,
+                    trigger: &intake.trigger,
+                    start: &intake.start,
+                }],
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| domain::Error::Internal("a queued run got no id".into()))?,
+        };
         self.items()
             .publish_run_change(domain::MutationEvent::Create, &id);
         queue.queued.fetch_add(1, Ordering::Relaxed);
@@ -205,6 +250,13 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
         .queue
         .queued
         .store(runs::queued(engine.items().db()).await?, Ordering::Relaxed);
+    let taken = match engine.inner.queue.intake_rx.lock() {
+        Ok(mut slot) => slot.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    if let Some(receiver) = taken {
+        tokio::spawn(take_in(engine.items().clone(), receiver));
+    }
     let weak = Arc::downgrade(&engine.inner);
     tokio::spawn(claim_loop(
         weak.clone(),
@@ -212,6 +264,39 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
     ));
     tokio::spawn(renew_loop(weak));
     Ok(())
+}
+
+/// The intake: writes the runs that async calls queue, all those waiting in one statement,
+/// so that a burst of calls shares one commit (and one disk flush) instead of paying one
+/// each; every caller is answered once its run is committed. Ends when the engine is dropped.
+async fn take_in(items: domain::ItemsService, mut receiver: mpsc::Receiver<Intake>) {
+    let mut batch = Vec::with_capacity(INTAKE_BATCH);
+    while receiver.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
+        let new: Vec<runs::NewRun<'_>> = batch
+            .iter()
+            .map(|run| runs::NewRun {
+                flow: &run.flow,
+                trigger: &run.trigger,
+                start: &run.start,
+            })
+            .collect();
+        let written = runs::enqueue_many(items.db(), &new).await;
+        drop(new);
+        match written {
+            Ok(ids) => {
+                for (run, id) in batch.drain(..).zip(ids) {
+                    // A caller that went away no longer listens; its run is queued anyway.
+                    let _ = run.done.send(Ok(id));
+                }
+            }
+            Err(err) => {
+                tracing::error!(runs = batch.len(), %err, "could not queue runs");
+                for run in batch.drain(..) {
+                    let _ = run.done.send(Err(err.to_string()));
+                }
+            }
+        }
+    }
 }
 
 /// How often ended runs past their retention are looked for.
