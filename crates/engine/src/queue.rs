@@ -70,6 +70,9 @@ pub(crate) struct Queue {
     intake: mpsc::Sender<Intake>,
     /// The receiving end, until [`start`] hands it to its task.
     intake_rx: Mutex<Option<mpsc::Receiver<Intake>>>,
+    /// Completed steps of queued runs on their way to the journal ([`journal_steps`]).
+    pub(crate) journal: mpsc::Sender<Journaled>,
+    journal_rx: Mutex<Option<mpsc::Receiver<Journaled>>>,
 }
 
 /// A run an async call queues, and how the caller learns it is committed.
@@ -84,12 +87,23 @@ struct Intake {
 /// Most runs written in one statement by the intake.
 const INTAKE_BATCH: usize = 512;
 
+/// A completed step on its way to the journal ([`journal_steps`]).
+pub(crate) struct Journaled {
+    pub(crate) run: String,
+    pub(crate) seq: i32,
+    pub(crate) step: runs::JournalStep,
+    pub(crate) done: oneshot::Sender<Result<(), String>>,
+}
+
 impl Queue {
     pub(crate) fn new(config: QueueConfig, owner: String) -> Self {
         let (intake, intake_rx) = mpsc::channel(INTAKE_BATCH * 4);
+        let (journal, journal_rx) = mpsc::channel(INTAKE_BATCH * 4);
         Queue {
             intake,
             intake_rx: Mutex::new(Some(intake_rx)),
+            journal,
+            journal_rx: Mutex::new(Some(journal_rx)),
             slots: Arc::new(Semaphore::new(config.concurrency.max(1))),
             owner,
             config,
@@ -257,6 +271,13 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
     if let Some(receiver) = taken {
         tokio::spawn(take_in(engine.items().clone(), receiver));
     }
+    let taken = match engine.inner.queue.journal_rx.lock() {
+        Ok(mut slot) => slot.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    if let Some(receiver) = taken {
+        tokio::spawn(journal_steps(engine.items().clone(), receiver));
+    }
     let weak = Arc::downgrade(&engine.inner);
     tokio::spawn(claim_loop(
         weak.clone(),
@@ -295,6 +316,28 @@ async fn take_in(items: domain::ItemsService, mut receiver: mpsc::Receiver<Intak
                     let _ = run.done.send(Err(err.to_string()));
                 }
             }
+        }
+    }
+}
+
+/// The journal writer: the completed steps of every run under way, all those waiting in one
+/// statement, so that the runs of a moment share one commit; each run goes on once its step
+/// is committed. (A step that writes items commits its entry with its write instead.)
+async fn journal_steps(items: domain::ItemsService, mut receiver: mpsc::Receiver<Journaled>) {
+    let mut batch = Vec::with_capacity(INTAKE_BATCH);
+    while receiver.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
+        let entries: Vec<(&str, i32, &runs::JournalStep)> = batch
+            .iter()
+            .map(|j| (j.run.as_str(), j.seq, &j.step))
+            .collect();
+        let written = runs::journal_steps(items.db(), &entries).await;
+        drop(entries);
+        let outcome = written.map_err(|err| err.to_string());
+        if let Err(err) = &outcome {
+            tracing::error!(steps = batch.len(), %err, "could not journal steps");
+        }
+        for journaled in batch.drain(..) {
+            let _ = journaled.done.send(outcome.clone());
         }
     }
 }

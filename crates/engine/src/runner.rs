@@ -375,7 +375,7 @@ pub async fn run(engine: &Engine, start: Box<Start>) -> Run {
                 attempts: i32::try_from(tries).unwrap_or(i32::MAX),
             };
             if let Err(err) =
-                Box::pin(journal(engine, &durable.run, seq, &entry, own_tx.take())).await
+                Box::pin(journal(engine, &durable.run, seq, entry, own_tx.take())).await
             {
                 tracing::error!(flow = %flow.id, %err, "could not journal a step; the run stops and resumes later");
                 interrupted = true;
@@ -423,16 +423,32 @@ async fn journal(
     engine: &Engine,
     run: &str,
     seq: i32,
-    entry: &domain::runs::JournalStep,
+    entry: domain::runs::JournalStep,
     own: Option<Arc<sea_orm::DatabaseTransaction>>,
 ) -> Result<(), domain::Error> {
     let Some(own) = own else {
-        return domain::runs::journal_step(engine.items().db(), run, seq, entry).await;
+        // Shared with the steps other runs complete meanwhile: one commit for them all.
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let journaled = crate::queue::Journaled {
+            run: run.to_string(),
+            seq,
+            step: entry,
+            done,
+        };
+        return match engine.inner.queue.journal.send(journaled).await {
+            Ok(()) => committed
+                .await
+                .map_err(|_| domain::Error::Internal("the journal writer stopped".into()))?
+                .map_err(domain::Error::Internal),
+            Err(mpsc_error) => {
+                domain::runs::journal_step(engine.items().db(), run, seq, &mpsc_error.0.step).await
+            }
+        };
     };
     let own = Arc::try_unwrap(own).map_err(|_| {
         domain::Error::Internal("a step's transaction is still in use after the step".into())
     })?;
-    match domain::runs::journal_step(&own, run, seq, entry).await {
+    match domain::runs::journal_step(&own, run, seq, &entry).await {
         Ok(()) => Ok(own.commit().await?),
         Err(err) => {
             let _ = own.rollback().await;
