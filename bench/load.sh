@@ -3,27 +3,37 @@
 # and, when PostgreSQL answers on 127.0.0.1:5432, on PostgreSQL (a schema it creates and
 # drops), seeds the data set over the API (bench/seed.py), loads each hot path with wrk on
 # loopback and prints one table: req/s, p50, p99, the server's peak RSS and the fraction of
-# /server/ping throughput. Then, unless quick, the growth benchmarks (10,000 flows).
+# /server/ping throughput. The durable run queue: async calls acknowledged per second, the
+# time from acknowledgement to run start, runs completed per second (from flowline_runs).
+# Then, unless quick, the growth benchmarks (10,000 flows).
 #
 #   bash bench/load.sh            # BENCH_SECONDS (15) per path, release build, growth too
 #   bash bench/load.sh --quick    # 2 s per path, debug build, no growth: what CI runs
+#   bash bench/load.sh --sleepers # only the 10,000 sleeping async runs: 512 workers, then
+#                                 # one worker per run (the server restarted in between)
 #
 # Options: --quick, --release / --debug (which build; release unless quick), --no-build (the
-# binary as it is), --sqlite / --postgres (one backend only), --growth / --no-growth.
+# binary as it is), --sqlite / --postgres (one backend only), --growth / --no-growth,
+# --sleepers.
 # Environment: BENCH_SECONDS (15), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
 # BENCH_GROWTH_FLOWS (10000), BENCH_GROWTH_OPS (10), BENCH_CHAIN (1000), BENCH_FANOUT (10000),
-# BENCH_SLEEPERS (10000),
-# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), CARGO_TARGET_DIR.
+# BENCH_SLEEPERS (10000), BENCH_PACED (3000 calls; 200 quick), BENCH_PACED_RATE (500 a second),
+# BENCH_DRAIN (20000 preloaded runs; 500 quick),
+# BENCH_BIN (a flowline binary to run instead of building one),
+# BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), BENCH_PG_OPTIONS
+# (appended to the server's PostgreSQL `options`), CARGO_TARGET_DIR.
+# The server's own settings (FLOW_RUNS_CONCURRENCY, FLOW_RUNS_QUEUE_MAX...) pass through.
 #
 # It asserts no timing: it fails only when it cannot build, start or seed the server.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 quick=0
 build=1
 profile=""
 backends="sqlite postgres"
 growth=""
+only_sleepers=0
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
@@ -34,7 +44,8 @@ for arg in "$@"; do
     --postgres) backends=postgres ;;
     --growth) growth=1 ;;
     --no-growth) growth=0 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    --sleepers) only_sleepers=1 ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -45,12 +56,17 @@ if [ "$quick" = 1 ]; then
   growth="${growth:-0}"
   profile="${profile:-debug}"
   replica_edits="${BENCH_REPLICA_EDITS:-5}"
+  paced="${BENCH_PACED:-200}"
+  drain="${BENCH_DRAIN:-500}"
 else
   seconds="${BENCH_SECONDS:-15}"
   growth="${growth:-1}"
   profile="${profile:-release}"
   replica_edits="${BENCH_REPLICA_EDITS:-100}"
+  paced="${BENCH_PACED:-3000}"
+  drain="${BENCH_DRAIN:-20000}"
 fi
+paced_rate="${BENCH_PACED_RATE:-500}"
 connections="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-1}"
 growth_flows="${BENCH_GROWTH_FLOWS:-10000}"
@@ -62,6 +78,9 @@ sleepers="${BENCH_SLEEPERS:-10000}"
 # handshake at start-up), and Directus's node-postgres client, which the reference figures
 # come from, does not use it unless configured to.
 pg_url="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+# More server settings for the server's PostgreSQL sessions, URL-encoded, appended to its
+# `options` (which sets search_path), e.g. %20-c%20synchronous_commit%3Doff.
+pg_options="${BENCH_PG_OPTIONS:-}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowline/target}"
 token="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
@@ -81,7 +100,9 @@ for tool in curl python3; do
 done
 
 # --- build --------------------------------------------------------------------------------
-if [ "$build" = 0 ]; then
+if [ -n "${BENCH_BIN:-}" ]; then
+  say "not building: using BENCH_BIN=$BENCH_BIN"
+elif [ "$build" = 0 ]; then
   say "not building: using the $profile binary as it is"
 elif [ "$profile" = release ]; then
   say "cargo build --release -p flowline"
@@ -90,7 +111,7 @@ else
   say "cargo build -p flowline"
   cargo build --locked -p flowline >&2 || { say "build failed"; exit 1; }
 fi
-bin="$CARGO_TARGET_DIR/$profile/flowline"
+bin="${BENCH_BIN:-$CARGO_TARGET_DIR/$profile/flowline}"
 [ -x "$bin" ] || { say "no binary at $bin"; exit 1; }
 
 # --- scratch space, servers and clean-up --------------------------------------------------
@@ -126,6 +147,7 @@ stop_replicas() {
   done
   replica_pids=()
 }
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   stop_replicas
   stop_server
@@ -161,12 +183,14 @@ free_port() {
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Starts the server on $1 (a DATABASE_URL); sets server_pid, base and startup_ms (from the
-# spawn until /server/ping answers).
+# Starts the server on $1 (a DATABASE_URL); sets server_pid, base, db_url, workers (its
+# FLOW_RUNS_CONCURRENCY) and startup_ms (from the spawn until /server/ping answers).
 start_server() {
   local url="$1" log="$2" port started
   port="$(free_port)" || { say "no free port"; return 1; }
   base="http://127.0.0.1:$port"
+  db_url="$url"
+  workers="${FLOW_RUNS_CONCURRENCY:-512}"
   started="$(now_ms)"
   DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" ADMIN_TOKEN="$token" LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
     "$bin" >>"$log" 2>&1 &
@@ -273,6 +297,7 @@ bench_backend() {
   run_wrk "$backend" graphql_list "/graphql/system" "$work/graphql.lua" auth
   run_wrk "$backend" webhook_null "/flows/trigger/$null_id" "$work/trigger.lua"
   run_wrk "$backend" webhook_all "/flows/trigger/$all_id" "$work/trigger.lua"
+  bench_queue "$backend" "$log" || return 1
   if [ "$growth" = 1 ]; then
     # The fan-out and the sleepers on their own first (the server holds the 50 flows above),
     # then again with the growth set loaded: the two memory figures answer different
@@ -282,6 +307,57 @@ bench_backend() {
     bench_growth "$backend" "$url" "$log"
   fi
   stop_server
+}
+
+# --- the durable run queue ----------------------------------------------------------------
+# An async webhook flow of the three operations (accountability null) loaded flat out like
+# webhook_null: calls acknowledged per second (a 204 means the run is in flowline_runs;
+# beyond FLOW_RUNS_QUEUE_MAX queued runs the server answers 503, counted as errors). Then,
+# read from flowline_runs once every run of the flow has ended: runs by status against the
+# calls acknowledged, started_at - enqueued_at, and runs completed per second while the
+# calls were sent and after they stopped (the workers draining what was left, with no HTTP
+# load). Then $paced calls at $paced_rate a second to another such flow: the time from
+# acknowledgement to start when the workers are not behind. Then the workers alone: the
+# server stopped, $drain runs queued in the database (each starting as the last paced run
+# did), the server started again, and timed from the first start to the last finish.
+bench_queue() {
+  local backend="$1" log="$2" ids flood paced_flow drain_flow out requests refused acked wrk_s t0 t1 wait_s answer p_acked p_refused m r
+  ids="$(timeout 60 python3 bench/seed.py queue "$base" "$token")" || { say "queue seeding failed"; return 1; }
+  read -r flood paced_flow drain_flow <<<"$ids"
+  t0="$(now_ms)"
+  run_wrk "$backend" queue_ack "/flows/trigger/$flood" "$work/trigger.lua"
+  t1="$(now_ms)"
+  out="$work/wrk.$backend.queue_ack"
+  requests="$(awk '/ requests in / { print $1 }' "$out")"
+  wrk_s="$(awk '/ requests in / { sub(/s,?$/, "", $4); print $4 }' "$out")"
+  refused="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
+  acked=$((${requests:-0} - ${refused:-0}))
+  note_growth "$backend" "queue_ack: async calls acknowledged (2xx) / refused (non-2xx), wrk -c$connections ${seconds} s" \
+    "$acked / ${refused:-0}: $(awk -v n="$acked" -v t="${wrk_s:-0}" 'BEGIN { if (t > 0) printf "%.0f", n / t; else printf "?" }') acknowledged/s"
+  wait_s=900
+  [ "$quick" = 1 ] && wait_s=120
+  if timeout $((wait_s + 120)) python3 bench/seed.py runstats "$db_url" "$flood" "$wait_s" "$acked" "$t0" "$t1" >"$work/runs.$backend.flood" 2>"$work/runs.$backend.flood.err"; then
+    while IFS=$'\t' read -r m r; do note_growth "$backend" "queue_ack: $m" "$r"; done <"$work/runs.$backend.flood"
+  else
+    # A build before the queue has no flowline_runs: its async runs live in memory only.
+    note_growth "$backend" "queue_ack: runs in flowline_runs" "not read ($(grep -m1 -iE "error|no such" "$work/runs.$backend.flood.err" || tail -1 "$work/runs.$backend.flood.err"))"
+    sleep 5
+    return 0
+  fi
+  answer="$(timeout $((paced / ${paced_rate%.*} + 120)) python3 bench/seed.py pace "$base" "$paced_flow" "$paced" "$paced_rate")" || answer="0 ?"
+  read -r p_acked p_refused <<<"$answer"
+  timeout 240 python3 bench/seed.py runstats "$db_url" "$paced_flow" 120 "$p_acked" >"$work/runs.$backend.paced" || return 0
+  while IFS=$'\t' read -r m r; do
+    case "$m" in runs:* | ack*) note_growth "$backend" "queue_paced, $paced calls at $paced_rate/s ($p_refused refused): $m" "$r" ;; esac
+  done <"$work/runs.$backend.paced"
+  stop_server
+  timeout 300 python3 bench/seed.py preload "$db_url" "$paced_flow" "$drain_flow" "$drain" || say "preloading $drain runs failed"
+  start_server "$db_url" "$log" || return 1
+  timeout 1020 python3 bench/seed.py runstats "$db_url" "$drain_flow" 900 "$drain" >"$work/runs.$backend.drain" || return 0
+  while IFS=$'\t' read -r m r; do
+    m="${m/acknowledged (2xx)/preloaded}"
+    case "$m" in runs:* | *"first start"*) note_growth "$backend" "queue_drain, $drain runs queued before start-up, workers alone: $m" "$r" ;; esac
+  done <"$work/runs.$backend.drain"
 }
 
 # --- growth: 10,000 flows of 10 operations, a long chain ----------------------------------
@@ -351,11 +427,15 @@ bench_fanout() {
   done
 }
 
-# $sleepers async webhook runs that each sleep 5 s, all in flight at once: memory per run
-# (peak RSS over the idle RSS before the burst) and whether every run completed (one
-# activity row each). $2 and $3 as for bench_fanout.
+# $sleepers async webhook runs that each sleep 5 s: memory per run (peak RSS over the idle
+# RSS before the burst) and whether every run completed (one activity row each, and the
+# runs' statuses in flowline_runs). The runs go through the queue: at most $workers
+# (FLOW_RUNS_CONCURRENCY) are in flight, the others wait in flowline_runs, so the last ones
+# start after about ceil(N / workers) x 5 s; the completion check waits that long plus a
+# minute. With workers >= N every run is in flight at once, as before the queue.
+# $2 and $3 as for bench_fanout.
 bench_sleepers() {
-  local backend="$1" set_no="$2" holding="$3" flow before peak_file ms peak done_runs
+  local backend="$1" set_no="$2" holding="$3" flow before peak_file ms peak done_runs started ended wait_s in_flight m r status=""
   flow="$(timeout 60 python3 bench/seed.py sleeper "$base" "$token" "$set_no")" || return 1
   sleep 1
   before="$(rss_kib "$server_pid")"
@@ -363,18 +443,51 @@ bench_sleepers() {
   echo "$before" >"$peak_file"
   sample_rss "$peak_file" &
   sampler_pid=$!
+  in_flight=$((workers < sleepers ? workers : sleepers))
+  # shellcheck disable=SC2017 # the number of batches, rounded up, then their 5 s each
+  wait_s=$(((sleepers + in_flight - 1) / in_flight * 5 + 60))
+  started="$(now_ms)"
   ms="$(timeout 300 python3 bench/seed.py burst "$base" "$flow" "$sleepers")" || ms="failed"
-  done_runs="$(timeout 120 python3 bench/seed.py runs "$base" "$token" "$flow" "$sleepers" 90)" || done_runs="?"
+  done_runs="$(timeout $((wait_s + 30)) python3 bench/seed.py runs "$base" "$token" "$flow" "$sleepers" "$wait_s")" || done_runs="?"
+  ended="$(now_ms)"
   kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; sampler_pid=""
   peak="$(cat "$peak_file")"
-  note_growth "$backend" "$sleepers async runs sleeping 5 s each, $holding (sent in $ms ms)" \
-    "$(awk -v p="$peak" -v b="$before" -v n="$sleepers" 'BEGIN { printf "%.2f KiB per in-flight run (peak %.1f MiB, before %.1f MiB)", (p - b) / n, p / 1024, b / 1024 }'); $done_runs of $sleepers completed"
+  if timeout 120 python3 bench/seed.py runstats "$db_url" "$flow" 30 "$sleepers" >"$work/runs.$backend.sleepers" 2>/dev/null; then
+    while IFS=$'\t' read -r m r; do
+      case "$m" in
+        runs:*) status="; flowline_runs: $r" ;;
+        # The most runs in flight at once, from their start and finish times: below the
+        # workers when the calls took longer to send than a run lasts.
+        "in flight:"*) [ "${r:-0}" -gt 0 ] && in_flight="$r" ;;
+      esac
+    done <"$work/runs.$backend.sleepers"
+  fi
+  note_growth "$backend" "$sleepers async runs sleeping 5 s each, $workers workers, $holding (sent in $ms ms; all logged $((ended - started)) ms after the first call, waited up to ${wait_s} s)" \
+    "$(awk -v p="$peak" -v b="$before" -v n="$sleepers" -v f="$in_flight" 'BEGIN { printf "%.2f KiB per accepted run, %.2f KiB per in-flight run (at most %d at once; peak %.1f MiB, before %.1f MiB)", (p - b) / n, (p - b) / f, f, p / 1024, b / 1024 }'); $done_runs of $sleepers completed (activity)$status"
+}
+
+# --sleepers: only the sleepers, on an empty database, with the default workers and then,
+# restarted on the same database, with one worker per run (every run in flight at once).
+sleepers_backend() {
+  local backend="$1" url="$2" log="$work/server.$1.log"
+  say "== $backend: $sleepers sleeping async runs"
+  start_server "$url" "$log" || return 1
+  bench_sleepers "$backend" 0 "empty database"
+  stop_server
+  FLOW_RUNS_CONCURRENCY="$sleepers" start_server "$url" "$log" || return 1
+  bench_sleepers "$backend" 1 "empty database"
+  stop_server
 }
 
 failed=0
 for backend in $backends; do
   case "$backend" in
     sqlite)
+      if [ "$only_sleepers" = 1 ]; then
+        sleepers_backend sqlite "sqlite://$work/bench.db" || { say "sqlite run failed"; failed=1; }
+        stop_server
+        continue
+      fi
       bench_backend sqlite "sqlite://$work/bench.db" || { say "sqlite run failed"; failed=1; }
       stop_server
       ;;
@@ -383,12 +496,18 @@ for backend in $backends; do
       pg_schema="flowline_bench_$$_$(date +%s)"
       if ! psql_run "CREATE SCHEMA \"$pg_schema\"" >/dev/null; then say "cannot create a schema: PostgreSQL skipped"; pg_schema=""; continue; fi
       sep='?'; case "$pg_url" in *\?*) sep='&' ;; esac
-      bench_backend postgres "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}" || { say "postgres run failed"; failed=1; }
+      if [ "$only_sleepers" = 1 ]; then
+        sleepers_backend postgres "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}${pg_options}" || { say "postgres run failed"; failed=1; }
+        stop_server
+        drop_schema
+        continue
+      fi
+      bench_backend postgres "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}${pg_options}" || { say "postgres run failed"; failed=1; }
       stop_server
       drop_schema
       pg_schema="flowline_bench_replicas_$$_$(date +%s)"
       if psql_run "CREATE SCHEMA \"$pg_schema\"" >/dev/null; then
-        bench_replicas "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}" || { say "replica run failed"; failed=1; }
+        bench_replicas "${pg_url}${sep}options=-c%20search_path%3D${pg_schema}${pg_options}" || { say "replica run failed"; failed=1; }
         drop_schema
       else
         pg_schema=""
@@ -399,9 +518,10 @@ done
 
 # --- the report ---------------------------------------------------------------------------
 echo
-echo "flowline load benchmark: $profile build, wrk -t$threads -c$connections -d${seconds}s, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-awk -F'\t' '
+if [ -n "${BENCH_BIN:-}" ]; then built="binary $BENCH_BIN"; else built="$profile build, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
+echo "flowline load benchmark: $built, wrk -t$threads -c$connections -d${seconds}s, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -s "$results" ] && echo
+[ -s "$results" ] && awk -F'\t' '
   BEGIN { printf "| %-8s | %-14s | %-42s | %10s | %8s | %8s | %9s | %7s | %6s |\n", "backend", "path", "request", "req/s", "p50 ms", "p99 ms", "RSS MiB", "x ping", "errors"
           printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------", "----------------", "--------------------------------------------", "-----------:", "---------:", "---------:", "----------:", "--------:", "-------:" }
   { rows[NR] = $0; if ($2 == "ping") ping[$1] = $4 }
@@ -414,6 +534,7 @@ awk -F'\t' '
       else if (f[2] == "graphql_list") req = "POST /graphql/system flows(limit:25)"
       else if (f[2] == "webhook_null") req = "POST /flows/trigger (accountability null)"
       else if (f[2] == "webhook_all") req = "POST /flows/trigger (accountability all)"
+      else if (f[2] == "queue_ack") req = "POST /flows/trigger (async, queued)"
       else if (f[2] == "list_filtered") req = "GET /flows?filter[status]... (growth set)"
       else if (f[2] == "idle") req = "(idle, after seeding)"
       frac = (f[4] != "-" && ping[f[1]] > 0) ? sprintf("%.2f", f[4] / ping[f[1]]) : "-"
@@ -423,7 +544,7 @@ awk -F'\t' '
   }' "$results"
 if [ -s "$growth_rows" ]; then
   echo
-  echo "| backend | growth measure | result |"
+  echo "| backend | measure | result |"
   echo "|---|---|---|"
   awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$growth_rows"
 fi

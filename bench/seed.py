@@ -22,6 +22,22 @@
                                       the ms they took
   seed.py runs   URL TOKEN FLOW N S   waits up to S seconds for N logged runs of FLOW; prints
                                       how many there were
+  seed.py queue  URL TOKEN            three async webhook flows of the three operations
+                                      (accountability null): one loaded flat out, one at a
+                                      fixed rate, one for preloaded runs; prints their ids
+  seed.py pace   URL FLOW N RATE      N POSTs to FLOW at RATE a second (8 keep-alive
+                                      connections); prints "<acknowledged> <refused>"
+  seed.py runstats DB FLOW WAIT ACKED [T0 T1]
+                                      waits up to WAIT seconds until no run of FLOW is queued
+                                      or running in flowline_runs (DB: sqlite://PATH, read
+                                      only, or a postgres:// URL, read with psql), then prints
+                                      "measure<TAB>result" lines: runs by status against the
+                                      ACKED acknowledged calls, started_at - enqueued_at (p50,
+                                      p99, max), runs completed per second from the first
+                                      start to the last finish, and, with T0 T1 (Unix ms: when
+                                      the load ran), during the load and after it
+  seed.py preload DB FROM FLOW N      with the server stopped: N queued runs of FLOW, each a
+                                      copy of how a run of FROM starts (its `start` column)
 
 Flows and operations get fixed, readable ids, so a run is easy to inspect afterwards.
 Only the standard library: it runs wherever python3 does.
@@ -29,6 +45,7 @@ Only the standard library: it runs wherever python3 does.
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
@@ -306,6 +323,175 @@ def runs(url, token, flow, count, seconds):
         time.sleep(0.5)
 
 
+def queue(url, token):
+    docs = []
+    for n, name in ((1, "Queue flood"), (2, "Queue paced"), (3, "Queue preloaded")):
+        docs.append(flow_doc(6, n, three_ops(), name, accountability=None,
+                             options={"method": "POST", "async": True}))
+    create(url, token, docs)
+    print(" ".join(root[0] for _, root in docs))
+
+
+def pace(url, flow, count, rate):
+    """`count` POSTs at `rate` a second: call i leaves at i / rate seconds from the start (or
+    as soon as a connection is free, if the server is slower)."""
+    import http.client
+    import threading
+    from urllib.parse import urlparse
+
+    target = urlparse(url)
+    path = f"/flows/trigger/{flow}"
+    body = b'{"n": 3, "name": "Ada"}'
+    lock = threading.Lock()
+    nxt = [0]
+    statuses = []
+    started = time.perf_counter()
+
+    def worker():
+        conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        while True:
+            with lock:
+                i = nxt[0]
+                if i == count:
+                    break
+                nxt[0] += 1
+            wait = started + i / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            conn.request("POST", path, body, {"Content-Type": "application/json"})
+            reply = conn.getresponse()
+            reply.read()
+            with lock:
+                statuses.append(reply.status)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    acked = sum(1 for s in statuses if 200 <= s < 300)
+    print(acked, len(statuses) - acked)
+
+
+def db_rows(db, sql):
+    """The rows of `sql` in the server's database: sqlite://PATH (opened read only; the
+    server's WAL lets it read while the server writes) or a postgres:// URL (through psql,
+    whose URL may carry the server's search_path in `options`)."""
+    if db.startswith("sqlite://"):
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{db[len('sqlite://'):]}?mode=ro", uri=True, timeout=30)
+        try:
+            return [tuple(row) for row in conn.execute(sql).fetchall()]
+        finally:
+            conn.close()
+    out = subprocess.run(
+        ["psql", "-q", "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", db, "-c", sql],
+        capture_output=True, text=True, timeout=120, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"psql: {out.stderr.strip()[:500]}")
+    rows = []
+    for line in out.stdout.splitlines():
+        if line:
+            rows.append(tuple(None if c == "" else c for c in line.split("\t")))
+    return rows
+
+
+def preload(db, template, flow, count):
+    """Queues `count` runs of `flow` as the server would, each starting like the last run of
+    `template` the server queued itself. Only while no server runs on the database. They are
+    dated one a millisecond up to now, as a backlog queued over time would be: equal dates
+    would make every claim sort the whole backlog by id, which no real backlog does."""
+    for f in (template, flow):
+        if not all(c.isalnum() or c == "-" for c in f):
+            raise SystemExit(f"odd flow id {f!r}")
+    now = int(time.time() * 1000)
+    pick = f"SELECT trigger, start FROM flowline_runs WHERE flow = '{template}' ORDER BY enqueued_at DESC LIMIT 1"
+    if db.startswith("sqlite://"):
+        import sqlite3
+        import uuid
+
+        conn = sqlite3.connect(db[len("sqlite://"):], timeout=30)
+        try:
+            trigger, start = conn.execute(pick).fetchone()
+            with conn:
+                conn.executemany(
+                    "INSERT INTO flowline_runs (id, flow, trigger, status, start, attempts, enqueued_at)"
+                    " VALUES (?, ?, ?, 'queued', ?, 0, ?)",
+                    ((str(uuid.uuid4()), flow, trigger, start, now - count + i) for i in range(count)))
+        finally:
+            conn.close()
+        return
+    db_rows(db, f"INSERT INTO flowline_runs (id, flow, trigger, status, start, attempts, enqueued_at)"
+                f" SELECT gen_random_uuid()::text, '{flow}', t.trigger, 'queued', t.start, 0, {now - int(count)} + g"
+                f" FROM ({pick}) t, generate_series(1, {int(count)}) AS g")
+
+
+def pct(sorted_values, q):
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
+def runstats(db, flow, wait, acked, t0=None, t1=None):
+    if not all(c.isalnum() or c == "-" for c in flow):
+        raise SystemExit(f"odd flow id {flow!r}")
+    where = f"FROM flowline_runs WHERE flow = '{flow}'"
+    # Wait until every run of the flow has ended, giving up after `wait` seconds, or after
+    # 60 s in which no run ended.
+    deadline = time.perf_counter() + wait
+    last_done, last_progress = -1, time.perf_counter()
+    while True:
+        counts = {s: int(n) for s, n in db_rows(db, f"SELECT status, count(*) {where} GROUP BY status")}
+        open_runs = counts.get("queued", 0) + counts.get("running", 0)
+        done = sum(counts.values()) - open_runs
+        now = time.perf_counter()
+        if done != last_done:
+            last_done, last_progress = done, now
+        if open_runs == 0 or now > deadline or now - last_progress > 60:
+            break
+        time.sleep(0.5)
+    rows = [(s, int(e), None if st is None else int(st), None if f is None else int(f))
+            for s, e, st, f in db_rows(db, f"SELECT status, enqueued_at, started_at, finished_at {where}")]
+    by_status = {}
+    for status, *_ in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+    status_text = ", ".join(f"{by_status.get(s, 0)} {s}" for s in ("resolved", "rejected", "running", "queued"))
+    print(f"runs: acknowledged (2xx) / in flowline_runs\t{acked} / {len(rows)}: {status_text}")
+    waits = sorted(st - e for _, e, st, _ in rows if st is not None)
+    if waits:
+        print(f"ack -> start (started_at - enqueued_at) over {len(waits)} runs\t"
+              f"p50 {pct(waits, 0.5)} ms, p99 {pct(waits, 0.99)} ms, max {waits[-1]} ms")
+    events = sorted([(st, 1) for _, _, st, f in rows if st is not None and f is not None]
+                    + [(f, -1) for _, _, st, f in rows if st is not None and f is not None])
+    now_running = most = 0
+    for _, step in events:  # at one instant, finishes (-1) sort before starts
+        now_running += step
+        most = max(most, now_running)
+    print(f"in flight: most runs started and not finished at one time\t{most}")
+    finished = [(e, f) for s, e, _, f in rows if f is not None and s in ("resolved", "rejected")]
+    if finished:
+        first = min(e for e, _ in finished)
+        last = max(f for _, f in finished)
+        span = max(last - first, 1)
+        print(f"durable runs completed/s, first enqueue -> last finish ({span} ms)\t"
+              f"{len(finished) * 1000 / span:.0f} runs/s ({len(finished)} runs)")
+        first_start = min(st for _, _, st, f in rows if f is not None and st is not None)
+        span = max(last - first_start, 1)
+        print(f"durable runs completed/s, first start -> last finish ({span} ms)\t"
+              f"{len(finished) * 1000 / span:.0f} runs/s ({len(finished)} runs)")
+    if finished and t0 is not None:
+        during = sum(1 for _, f in finished if t0 <= f <= t1)
+        print(f"durable runs completed/s while the calls were sent ({t1 - t0} ms)\t"
+              f"{during * 1000 / max(t1 - t0, 1):.0f} runs/s ({during} runs)")
+        after = [f for _, f in finished if f > t1]
+        if after:
+            tail = max(max(after) - t1, 1)
+            print(f"drain after the calls stopped: {len(after)} runs left, no HTTP load\t"
+                  f"{len(after) * 1000 / tail:.0f} runs/s (last finished {tail} ms after the calls)")
+        else:
+            print("drain after the calls stopped\tnothing left: the workers kept up")
+
+
 def main(argv):
     cmd, url = argv[1], argv[2].rstrip("/")
     if cmd == "base":
@@ -332,6 +518,15 @@ def main(argv):
         burst(url, argv[3], int(argv[4]))
     elif cmd == "runs":
         runs(url, argv[3], argv[4], int(argv[5]), int(argv[6]))
+    elif cmd == "queue":
+        queue(url, argv[3])
+    elif cmd == "pace":
+        pace(url, argv[3], int(argv[4]), float(argv[5]))
+    elif cmd == "preload":
+        preload(argv[2], argv[3], argv[4], int(argv[5]))
+    elif cmd == "runstats":
+        times = [int(a) for a in argv[6:8]] if len(argv) > 7 else [None, None]
+        runstats(argv[2], argv[3], float(argv[4]), int(argv[5]), *times)
     else:
         raise SystemExit(f"unknown command {cmd}")
 
