@@ -269,7 +269,7 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
         Err(poisoned) => poisoned.into_inner().take(),
     };
     if let Some(receiver) = taken {
-        tokio::spawn(take_in(engine.items().clone(), receiver));
+        tokio::spawn(take_in(intake_connection(engine.items().db()), receiver));
     }
     let taken = match engine.inner.queue.journal_rx.lock() {
         Ok(mut slot) => slot.take(),
@@ -287,10 +287,26 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
     Ok(())
 }
 
+/// Where the intake writes: on PostgreSQL a connection of its own, so that acknowledgements
+/// never wait behind the workers' journal and finish writes for a slot of the pool; on
+/// SQLite, whose one writing connection every write shares, the pool.
+fn intake_connection(db: &sea_orm::DatabaseConnection) -> sea_orm::DatabaseConnection {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return db.clone();
+    }
+    let options = (*db.get_postgres_connection_pool().connect_options())
+        .clone()
+        .application_name("flowline-intake");
+    let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+}
+
 /// The intake: writes the runs that async calls queue, all those waiting in one statement,
 /// so that a burst of calls shares one commit (and one disk flush) instead of paying one
 /// each; every caller is answered once its run is committed. Ends when the engine is dropped.
-async fn take_in(items: domain::ItemsService, mut receiver: mpsc::Receiver<Intake>) {
+async fn take_in(db: sea_orm::DatabaseConnection, mut receiver: mpsc::Receiver<Intake>) {
     let mut batch = Vec::with_capacity(INTAKE_BATCH);
     while receiver.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
         let new: Vec<runs::NewRun<'_>> = batch
@@ -301,7 +317,7 @@ async fn take_in(items: domain::ItemsService, mut receiver: mpsc::Receiver<Intak
                 start: &run.start,
             })
             .collect();
-        let written = runs::enqueue_many(items.db(), &new).await;
+        let written = runs::enqueue_many(&db, &new).await;
         drop(new);
         match written {
             Ok(ids) => {
