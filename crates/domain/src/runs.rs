@@ -493,13 +493,15 @@ fn step_row(run: &str, seq: i32, step: &JournalStep) -> steps::ActiveModel {
     }
 }
 
-/// Journals that step `seq` of `run`, a sleep, waits until `until` (unix milliseconds).
+/// Journals that step `seq` of `run`, a sleep that started at `started`, waits until
+/// `until` (unix milliseconds).
 pub async fn journal_wait(
     db: &impl ConnectionTrait,
     run: &str,
     seq: i32,
     operation: &str,
     key: &str,
+    started: i64,
     until: i64,
 ) -> Result<()> {
     let row = steps::ActiveModel {
@@ -509,7 +511,7 @@ pub async fn journal_wait(
         key: Set(key.to_string()),
         status: Set(WAITING.to_string()),
         output: Set(None),
-        started_at: Set(Some(now_ms())),
+        started_at: Set(Some(started)),
         finished_at: Set(None),
         wait_until: Set(Some(until)),
         attempts: Set(1),

@@ -131,6 +131,7 @@ impl Operation for Sleep {
                                 journal.seq,
                                 &journal.op.id.text(),
                                 &journal.op.key,
+                                now,
                                 until,
                             )
                             .await
