@@ -264,18 +264,10 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
         .queue
         .queued
         .store(runs::queued(engine.items().db()).await?, Ordering::Relaxed);
-    let taken = match engine.inner.queue.intake_rx.lock() {
-        Ok(mut slot) => slot.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
-    };
-    if let Some(receiver) = taken {
+    if let Some(receiver) = take_receiver(&engine.inner.queue.intake_rx) {
         tokio::spawn(take_in(intake_connection(engine.items().db()), receiver));
     }
-    let taken = match engine.inner.queue.journal_rx.lock() {
-        Ok(mut slot) => slot.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
-    };
-    if let Some(receiver) = taken {
+    if let Some(receiver) = take_receiver(&engine.inner.queue.journal_rx) {
         tokio::spawn(journal_steps(engine.items().clone(), receiver));
     }
     let weak = Arc::downgrade(&engine.inner);
@@ -360,6 +352,14 @@ async fn journal_steps(items: domain::ItemsService, mut receiver: mpsc::Receiver
 
 /// How often ended runs past their retention are looked for.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// A writer's receiving end, handed out once to the task that drains it.
+fn take_receiver<T>(slot: &Mutex<Option<mpsc::Receiver<T>>>) -> Option<mpsc::Receiver<T>> {
+    match slot.lock() {
+        Ok(mut slot) => slot.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    }
+}
 
 /// Most runs claimed in one statement.
 const BATCH: usize = 64;

@@ -204,16 +204,10 @@ async fn run_statuses(db: &std::path::Path) -> Vec<(String, i64)> {
 
 /// One number `sql` answers, read from the file as another process would.
 async fn number(db: &std::path::Path, sql: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, Statement};
     let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", db.display()))
         .await
         .expect("open");
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .expect("query")
-        .expect("row")
-        .try_get_by_index::<i64>(0)
-        .expect("number")
+    pg_number(&conn, sql).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,7 +359,7 @@ where
     }
 }
 
-/// One number `sql` answers on `db`.
+/// One number `sql` answers on `db` (either database).
 async fn pg_number(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     use sea_orm::{ConnectionTrait, Statement};
     db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
