@@ -209,14 +209,12 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
             Err(err) => {
                 // Written by this code, so unreadable only if tampered with: it cannot run.
                 tracing::error!(run = %row.id, %err, "a queued run cannot be read; rejected");
-                finish(
-                    db,
-                    &row.id,
-                    owner,
-                    RunStatus::Rejected,
-                    Some(&err.to_string()),
-                )
-                .await?;
+                let ending = Ending {
+                    run: row.id,
+                    status: RunStatus::Rejected,
+                    error: Some(err.to_string()),
+                };
+                finish_many(db, owner, &[ending]).await?;
             }
         }
     }
@@ -361,28 +359,56 @@ pub async fn prune<C: ConnectionTrait + TransactionTrait>(db: &C, before: i64) -
     Ok(gone.rows_affected)
 }
 
-/// Records how a run `owner` holds ended. A run whose lease another replica took over
+/// How a queued run ended, on its way to [`finish_many`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    pub run: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+}
+
+/// Records how runs `owner` holds ended. A run whose lease another replica took over
 /// meanwhile is left to it.
-pub async fn finish(
-    db: &impl ConnectionTrait,
-    id: &str,
-    owner: &str,
-    status: RunStatus,
-    error: Option<&str>,
-) -> Result<()> {
-    runs::Entity::update_many()
-        .col_expr(runs::Column::Status, Expr::value(status.as_str()))
-        .col_expr(runs::Column::FinishedAt, Expr::value(now_ms()))
-        .col_expr(
-            runs::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
-        .col_expr(runs::Column::Error, Expr::value(error.map(str::to_string)))
-        .filter(runs::Column::Id.eq(id))
-        .filter(runs::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
+///
+/// Runs that ended the same way without an error (most of them) share one statement; the
+/// others, each with its own error text, take one each. The caller commits them together
+/// (the journal writer's transaction), so a burst of runs ending pays one commit.
+pub async fn finish_many(db: &impl ConnectionTrait, owner: &str, ended: &[Ending]) -> Result<()> {
+    let now = now_ms();
+    let finish = |status: RunStatus, error: Option<&str>| {
+        runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(status.as_str()))
+            .col_expr(runs::Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                runs::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(runs::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .col_expr(runs::Column::Error, Expr::value(error.map(str::to_string)))
+            .filter(runs::Column::LeaseOwner.eq(owner))
+    };
+    for status in [RunStatus::Resolved, RunStatus::Rejected] {
+        let ids: Vec<&str> = ended
+            .iter()
+            .filter(|e| e.status == status && e.error.is_none())
+            .map(|e| e.run.as_str())
+            .collect();
+        // Bounded by the writer's batch, far below SQLite's parameter limit.
+        for chunk in ids.chunks(2_000) {
+            finish(status, None)
+                .filter(runs::Column::Id.is_in(chunk.iter().copied()))
+                .exec(db)
+                .await?;
+        }
+    }
+    for e in ended.iter().filter(|e| {
+        e.error.is_some() || !matches!(e.status, RunStatus::Resolved | RunStatus::Rejected)
+    }) {
+        finish(e.status, e.error.as_deref())
+            .filter(runs::Column::Id.eq(e.run.as_str()))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -87,12 +87,22 @@ struct Intake {
 /// Most runs written in one statement by the intake.
 const INTAKE_BATCH: usize = 512;
 
-/// A completed step on its way to the journal ([`journal_steps`]).
+/// What the journal writer ([`journal_steps`]) records, and how the run learns it is
+/// committed.
 pub(crate) struct Journaled {
-    pub(crate) run: String,
-    pub(crate) seq: i32,
-    pub(crate) step: runs::JournalStep,
+    pub(crate) entry: Entry,
     pub(crate) done: oneshot::Sender<Result<(), String>>,
+}
+
+pub(crate) enum Entry {
+    /// A completed step of a run under way.
+    Step {
+        run: String,
+        seq: i32,
+        step: runs::JournalStep,
+    },
+    /// How a run ended: after its last step's entry, which its run waited for.
+    Finish(runs::Ending),
 }
 
 impl Queue {
@@ -268,7 +278,11 @@ pub(crate) async fn start(engine: &Engine) -> Result<(), domain::Error> {
         tokio::spawn(take_in(intake_connection(engine.items().db()), receiver));
     }
     if let Some(receiver) = take_receiver(&engine.inner.queue.journal_rx) {
-        tokio::spawn(journal_steps(engine.items().clone(), receiver));
+        tokio::spawn(journal_steps(
+            engine.items().clone(),
+            engine.inner.queue.owner.clone(),
+            receiver,
+        ));
     }
     let weak = Arc::downgrade(&engine.inner);
     tokio::spawn(claim_loop(
@@ -328,26 +342,67 @@ async fn take_in(db: sea_orm::DatabaseConnection, mut receiver: mpsc::Receiver<I
     }
 }
 
-/// The journal writer: the completed steps of every run under way, all those waiting in one
-/// statement, so that the runs of a moment share one commit; each run goes on once its step
-/// is committed. (A step that writes items commits its entry with its write instead.)
-async fn journal_steps(items: domain::ItemsService, mut receiver: mpsc::Receiver<Journaled>) {
+/// Hands `entry` to the journal writer ([`journal_steps`]) and answers once it is committed.
+pub(crate) async fn record(engine: &Engine, entry: Entry) -> Result<(), domain::Error> {
+    let queue = &engine.inner.queue;
+    let (done, committed) = oneshot::channel();
+    match queue.journal.send(Journaled { entry, done }).await {
+        Ok(()) => committed
+            .await
+            .map_err(|_| domain::Error::Internal("the journal writer stopped".into()))?
+            .map_err(domain::Error::Internal),
+        // No writer task (its runtime is shutting down): written here.
+        Err(mpsc::error::SendError(journaled)) => {
+            write_journal(engine.items().db(), &queue.owner, [&journaled.entry]).await
+        }
+    }
+}
+
+/// The journal writer: the completed steps and the endings of every run under way, all
+/// those waiting in one transaction, so that the runs of a moment share one commit; each run
+/// goes on once its entry is committed. (A step that writes items commits its entry with its
+/// write instead.)
+async fn journal_steps(
+    items: domain::ItemsService,
+    owner: String,
+    mut receiver: mpsc::Receiver<Journaled>,
+) {
     let mut batch = Vec::with_capacity(INTAKE_BATCH);
     while receiver.recv_many(&mut batch, INTAKE_BATCH).await > 0 {
-        let entries: Vec<(&str, i32, &runs::JournalStep)> = batch
-            .iter()
-            .map(|j| (j.run.as_str(), j.seq, &j.step))
-            .collect();
-        let written = runs::journal_steps(items.db(), &entries).await;
-        drop(entries);
-        let outcome = written.map_err(|err| err.to_string());
+        let outcome = write_journal(items.db(), &owner, batch.iter().map(|j| &j.entry))
+            .await
+            .map_err(|err| err.to_string());
         if let Err(err) = &outcome {
-            tracing::error!(steps = batch.len(), %err, "could not journal steps");
+            tracing::error!(entries = batch.len(), %err, "could not journal steps");
         }
         for journaled in batch.drain(..) {
             let _ = journaled.done.send(outcome.clone());
         }
     }
+}
+
+async fn write_journal<'a>(
+    db: &sea_orm::DatabaseConnection,
+    owner: &str,
+    entries: impl IntoIterator<Item = &'a Entry>,
+) -> Result<(), domain::Error> {
+    use sea_orm::TransactionTrait;
+    let mut steps = Vec::new();
+    let mut endings = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Step { run, seq, step } => steps.push((run.as_str(), *seq, step)),
+            Entry::Finish(ending) => endings.push(ending.clone()),
+        }
+    }
+    if endings.is_empty() {
+        // One statement commits on its own.
+        return runs::journal_steps(db, &steps).await;
+    }
+    let tx = db.begin().await?;
+    runs::journal_steps(&tx, &steps).await?;
+    runs::finish_many(&tx, owner, &endings).await?;
+    Ok(tx.commit().await?)
 }
 
 /// How often ended runs past their retention are looked for.
@@ -485,7 +540,12 @@ async fn work(engine: &Engine, run: Claimed) {
             Some("the flow is no longer active".to_string()),
         ),
     };
-    match runs::finish(db, &run.id, &queue.owner, status, error.as_deref()).await {
+    let ending = runs::Ending {
+        run: run.id.clone(),
+        status,
+        error,
+    };
+    match record(engine, Entry::Finish(ending)).await {
         Ok(()) => engine
             .items()
             .publish_run_change(domain::MutationEvent::Update, &run.id),

@@ -428,22 +428,12 @@ async fn journal(
 ) -> Result<(), domain::Error> {
     let Some(own) = own else {
         // Shared with the steps other runs complete meanwhile: one commit for them all.
-        let (done, committed) = tokio::sync::oneshot::channel();
-        let journaled = crate::queue::Journaled {
+        let step = crate::queue::Entry::Step {
             run: run.to_string(),
             seq,
             step: entry,
-            done,
         };
-        return match engine.inner.queue.journal.send(journaled).await {
-            Ok(()) => committed
-                .await
-                .map_err(|_| domain::Error::Internal("the journal writer stopped".into()))?
-                .map_err(domain::Error::Internal),
-            Err(mpsc_error) => {
-                domain::runs::journal_step(engine.items().db(), run, seq, &mpsc_error.0.step).await
-            }
-        };
+        return crate::queue::record(engine, step).await;
     };
     let own = Arc::try_unwrap(own).map_err(|_| {
         domain::Error::Internal("a step's transaction is still in use after the step".into())
