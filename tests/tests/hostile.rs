@@ -384,3 +384,98 @@ both!(a_long_search_or_sort_is_harmless, |app| async move {
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     assert_eq!(counts(&app).await, (5, 5));
 });
+
+/// Sends `head` and then the whole of `body` over a plain TCP connection before reading
+/// anything, as a simple client does, then reads one response: its status line and body.
+/// Then asks `/server/ping` on the same connection, to show it is still usable.
+fn send_whole_then_read(
+    addr: std::net::SocketAddr,
+    head: String,
+    body: &[u8],
+) -> (String, Value, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(head.as_bytes()).expect("the head is sent");
+    stream
+        .write_all(body)
+        .expect("the whole body is sent without the connection being reset");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let read_one = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut status = String::new();
+        reader
+            .read_line(&mut status)
+            .expect("the status line is read");
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("a header is read");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().expect("a length");
+            }
+        }
+        let mut content = vec![0; length];
+        reader.read_exact(&mut content).expect("the body is read");
+        (status.trim_end().to_string(), content)
+    };
+    let (status, content) = read_one(&mut reader);
+    let refusal: Value = serde_json::from_slice(&content).expect("a JSON body");
+    stream
+        .write_all(b"GET /server/ping HTTP/1.1\r\nHost: flowline\r\n\r\n")
+        .expect("a second request is sent");
+    let (_, pong) = read_one(&mut reader);
+    (status, refusal, String::from_utf8_lossy(&pong).into_owned())
+}
+
+both!(
+    an_oversized_body_sent_whole_gets_a_readable_refusal,
+    |app| async move {
+        let addr = app.serve().await;
+        let three_mib = vec![b' '; 3 * 1024 * 1024];
+        let refusal = json!({"errors": [{
+            "message": "Invalid payload. Request body is larger than 1048576 bytes.",
+            "extensions": {"reason": "Request body is larger than 1048576 bytes", "code": "INVALID_PAYLOAD"},
+        }]});
+        // Its length declared up front.
+        let head = format!(
+            "POST /flows HTTP/1.1\r\nHost: flowline\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            three_mib.len()
+        );
+        let body = three_mib.clone();
+        let (status, answer, pong) =
+            tokio::task::spawn_blocking(move || send_whole_then_read(addr, head, &body))
+                .await
+                .expect("the client thread");
+        assert_eq!(status, "HTTP/1.1 400 Bad Request");
+        assert_eq!(answer, refusal);
+        assert_eq!(pong, "pong");
+        // Found too large on the way: chunks of 64 KiB with no length declared.
+        let head = format!(
+            "POST /flows HTTP/1.1\r\nHost: flowline\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+             Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let mut chunked = Vec::new();
+        for chunk in three_mib.chunks(64 * 1024) {
+            chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            chunked.extend_from_slice(chunk);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let (status, answer, pong) =
+            tokio::task::spawn_blocking(move || send_whole_then_read(addr, head, &chunked))
+                .await
+                .expect("the client thread");
+        assert_eq!(status, "HTTP/1.1 400 Bad Request");
+        assert_eq!(answer, refusal);
+        assert_eq!(pong, "pong");
+        assert_eq!(counts(&app).await, (0, 0));
+    }
+);

@@ -87,23 +87,54 @@ impl FromRequest<AppState> for Payload {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        use http_body_util::BodyExt;
         let limit = state.max_payload;
-        if let Some(len) = req
+        let too_large = || ApiError::payload(format!("Request body is larger than {limit} bytes"));
+        let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok())
-            && len > limit
-        {
-            return Err(ApiError::payload(format!(
-                "Request body is larger than {limit} bytes"
-            )));
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut body = req.into_body();
+        if declared.is_some_and(|len| len > limit) {
+            discard(body).await;
+            return Err(too_large());
         }
-        axum::body::to_bytes(req.into_body(), limit)
+        // Read through a borrow, so that what is left of a body found too large on the way
+        // can still be discarded.
+        match http_body_util::Limited::new(&mut body, limit)
+            .collect()
             .await
-            .map(Payload)
-            .map_err(|_| ApiError::payload(format!("Request body is larger than {limit} bytes")))
+        {
+            Ok(collected) => Ok(Payload(collected.to_bytes())),
+            Err(_) => {
+                discard(body).await;
+                Err(too_large())
+            }
+        }
     }
+}
+
+/// Most bytes of a refused body read and thrown away, and for how long.
+const DISCARD_MAX: usize = 64 * 1024 * 1024;
+const DISCARD_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a refused body to its end before the refusal is sent. A server that answers and
+/// closes while the client is still sending resets the connection, and most clients then
+/// report the reset instead of the 400 waiting in their receive buffer. Bounded in bytes and
+/// time, so that a client that sends without end is cut off (and then does see a reset).
+async fn discard(mut body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout(DISCARD_FOR, async move {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |data| data.len());
+            if seen > DISCARD_MAX {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 pub fn router(state: AppState) -> Router {
