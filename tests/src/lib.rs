@@ -81,6 +81,7 @@ pub struct TestApp {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: Option<String>,
+    pub headers: axum::http::HeaderMap,
     pub text: String,
 }
 
@@ -88,6 +89,11 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text))
+    }
+
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -220,30 +226,28 @@ impl TestApp {
         addr
     }
 
-    /// Sends a request; `token` is sent as a bearer token when given.
-    pub async fn send(
+    /// Sends a request through the router with exactly these headers (none added), and
+    /// reads the whole answer: the one way every test talks to the application.
+    pub async fn send_raw(
         &self,
         method: &str,
         path: &str,
-        body: Option<&str>,
-        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<String>,
     ) -> Reply {
         let mut req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).expect("method"))
             .uri(path);
-        if let Some(token) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if body.is_some() {
-            req = req.header(header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let req = req
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .body(body.map_or_else(Body::empty, Body::from))
             .expect("request");
         let res = self.router.clone().oneshot(req).await.expect("response");
         let status = res.status();
-        let content_type = res
-            .headers()
+        let headers = res.headers().clone();
+        let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
@@ -251,8 +255,48 @@ impl TestApp {
         Reply {
             status,
             content_type,
+            headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         }
+    }
+
+    /// Sends a request with these headers; a JSON content type is added when there is a
+    /// body and no `content-type` among `headers`.
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut all = headers.to_vec();
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            all.push(("content-type", "application/json"));
+        }
+        self.send_raw(method, path, &all, body.map(str::to_string))
+            .await
+    }
+
+    /// Sends a request; `token` is sent as a bearer token when given, and a JSON content
+    /// type when there is a body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Reply {
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| ("authorization", b))
+            .into_iter()
+            .collect();
+        self.send_with(method, path, body, &headers).await
     }
 
     /// Runs a GraphQL document on `/graphql/system` as the admin.
