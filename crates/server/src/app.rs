@@ -26,6 +26,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
+    /// The MCP endpoint's settings; off until [`AppState::with_mcp`] turns it on.
+    pub mcp: crate::mcp::McpConfig,
     /// On SQLite, the lock that makes this process the file's one server; released when the
     /// last clone of the state is dropped.
     _owner: Option<std::sync::Arc<std::fs::File>>,
@@ -74,8 +76,15 @@ impl AppState {
             plans: std::sync::Arc::default(),
             tokens,
             max_payload,
+            mcp: crate::mcp::McpConfig::default(),
             _owner: owner,
         })
+    }
+
+    /// The same state with these MCP settings.
+    pub fn with_mcp(mut self, mcp: crate::mcp::McpConfig) -> Self {
+        self.mcp = mcp;
+        self
     }
 }
 
@@ -112,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
         .merge(crate::runs::routes())
+        .merge(crate::mcp::routes())
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))

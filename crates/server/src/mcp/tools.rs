@@ -1,0 +1,348 @@
+//! The tool catalogue and the path of every `tools/call`: find the tool, check who may use
+//! it, validate its input, run it, and wrap the result in Directus's envelope.
+
+use domain::Accountability;
+use serde_json::{Map, Value, json};
+
+use super::schema;
+use crate::app::AppState;
+
+mod flows;
+mod operations;
+mod system_prompt;
+mod trigger_flow;
+
+/// What a tool runs with: the application and the caller, whose permissions apply.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub acc: &'a Accountability,
+}
+
+/// A tool's failure as the model reads it: `[{"error": message, "code": code}]`.
+#[derive(Debug)]
+pub struct ToolError {
+    pub message: String,
+    /// Left out of the envelope when the error has none, as Directus leaves it out for
+    /// plain errors.
+    pub code: Option<String>,
+}
+
+impl ToolError {
+    /// Directus's `INVALID_PAYLOAD`: "Invalid payload. <reason>."
+    pub fn payload(reason: impl Into<String>) -> Self {
+        ToolError::from(domain::Error::payload(reason))
+    }
+}
+
+impl From<domain::Error> for ToolError {
+    /// The first entry of the REST error body, so a tool's failure reads as the same write
+    /// through REST would.
+    fn from(err: domain::Error) -> Self {
+        if let domain::Error::Internal(detail) = &err {
+            tracing::error!(%detail, "MCP tool failed");
+        }
+        match err.entries().into_iter().next() {
+            Some((message, ext)) => ToolError {
+                message,
+                code: ext.get("code").and_then(Value::as_str).map(str::to_string),
+            },
+            None => ToolError {
+                message: err.to_string(),
+                code: Some(err.code().to_string()),
+            },
+        }
+    }
+}
+
+/// A tool's data (`None` when it has none: an async run, a null result).
+pub type Outcome = Result<Option<Value>, ToolError>;
+
+/// The tools, in the order Directus lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    SystemPrompt,
+    Flows,
+    TriggerFlow,
+    Operations,
+}
+
+const TOOLS: &[Tool] = &[
+    Tool::SystemPrompt,
+    Tool::Flows,
+    Tool::TriggerFlow,
+    Tool::Operations,
+];
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::SystemPrompt => "system-prompt",
+            Tool::Flows => "flows",
+            Tool::TriggerFlow => "trigger-flow",
+            Tool::Operations => "operations",
+        }
+    }
+
+    /// Changing flows is for administrators; running one and reading the guidance is for
+    /// anyone signed in, with their own permissions.
+    fn admin_only(self) -> bool {
+        matches!(self, Tool::Flows | Tool::Operations)
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Tool::SystemPrompt => system_prompt::DESCRIPTION,
+            Tool::Flows => include_str!("descriptions/flows.md"),
+            Tool::TriggerFlow => include_str!("descriptions/trigger-flow.md"),
+            Tool::Operations => include_str!("descriptions/operations.md"),
+        }
+    }
+
+    /// Titles as Directus shows them, so that clients list the tools the same way on both.
+    fn annotations(self) -> Value {
+        match self {
+            Tool::SystemPrompt => json!({"title": "Directus - System Prompt"}),
+            Tool::Flows => json!({"title": "Directus - Flows", "destructiveHint": true}),
+            Tool::TriggerFlow => json!({"title": "Directus - Trigger Flow"}),
+            Tool::Operations => {
+                json!({"title": "Directus - Operations", "destructiveHint": true})
+            }
+        }
+    }
+
+    fn input(self) -> schema::Input {
+        match self {
+            Tool::SystemPrompt => schema::Input {
+                properties: Vec::new(),
+                required: &[],
+            },
+            Tool::Flows => crud_input(schema::flow()),
+            Tool::Operations => crud_input(schema::operation()),
+            Tool::TriggerFlow => trigger_flow::input(),
+        }
+    }
+
+    fn visible(self, ctx: &Ctx<'_>) -> bool {
+        match self {
+            Tool::SystemPrompt => ctx.state.mcp.system_prompt_enabled,
+            tool => !tool.admin_only() || ctx.acc.admin,
+        }
+    }
+}
+
+/// The listed input of `flows` and `operations`: every action's properties together.
+fn crud_input(data: schema::Shape) -> schema::Input {
+    schema::Input {
+        properties: vec![
+            ("action", schema::action()),
+            ("query", schema::query()),
+            ("data", data),
+            ("key", schema::Shape::Str),
+        ],
+        required: &["action"],
+    }
+}
+
+/// `tools/list`: the tools this caller may use.
+pub fn list(ctx: &Ctx<'_>) -> Vec<Value> {
+    TOOLS
+        .iter()
+        .filter(|tool| tool.visible(ctx))
+        .map(|tool| {
+            json!({
+                "name": tool.name(),
+                "description": tool.description(),
+                "inputSchema": tool.input().json_schema(),
+                "annotations": tool.annotations(),
+            })
+        })
+        .collect()
+}
+
+/// `tools/call`: the result object, an error envelope included (tool failures are results
+/// the model reads, not JSON-RPC errors).
+pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> Value {
+    let tool = TOOLS
+        .iter()
+        .copied()
+        .find(|tool| tool.name() == name && (*tool != Tool::SystemPrompt || tool.visible(ctx)));
+    let Some(tool) = tool else {
+        return failure(ToolError::payload(format!(
+            "\"{name}\" doesn't exist in the toolset"
+        )));
+    };
+    if tool.admin_only() && !ctx.acc.admin {
+        return failure(ToolError {
+            message: "You must be an admin to access this tool".to_string(),
+            code: Some("FORBIDDEN".to_string()),
+        });
+    }
+    if tool == Tool::SystemPrompt {
+        // It takes no input; whatever the client sent is ignored.
+        return envelope(system_prompt::run(ctx), None);
+    }
+    let Some(Value::Object(args)) = arguments else {
+        return failure(ToolError::payload("\"arguments\" must be an object"));
+    };
+    let args = coerce(args.clone());
+    let outcome = match tool {
+        Tool::Flows => flows::run(ctx, args).await,
+        Tool::Operations => operations::run(ctx, args).await,
+        Tool::TriggerFlow => trigger_flow::run(ctx, args).await,
+        Tool::SystemPrompt => system_prompt::run(ctx),
+    };
+    let url = match (&outcome, tool) {
+        (Ok(Some(data)), Tool::Flows) => flows::url(&ctx.state.mcp.public_url, data),
+        _ => None,
+    };
+    envelope(outcome, url)
+}
+
+/// Models often send objects as JSON text; those are parsed before validation, and text
+/// that is not JSON stays text (and fails validation).
+fn coerce(mut args: Map<String, Value>) -> Map<String, Value> {
+    for key in ["data", "keys", "query", "headers"] {
+        if let Some(Value::String(text)) = args.get(key)
+            && let Ok(parsed) = serde_json::from_str::<Value>(text)
+        {
+            args.insert(key.to_string(), parsed);
+        }
+    }
+    args
+}
+
+/// Checks a tool's input against its strict root shape; the cleaned input, or the
+/// `INVALID_PAYLOAD` naming every issue.
+pub fn validate(
+    props: &[(&'static str, schema::Shape)],
+    required: &[&str],
+    args: &Map<String, Value>,
+) -> Result<Map<String, Value>, ToolError> {
+    let mut issues = Vec::new();
+    let out = schema::check_root(props, required, args, &mut issues);
+    if issues.is_empty() {
+        Ok(out)
+    } else {
+        Err(ToolError::payload(schema::message(&issues)))
+    }
+}
+
+/// The legacy envelope: `{"raw": data, "url"?: link}` as the text of one item, nothing
+/// when there is no data, or the error list with `isError`.
+fn envelope(outcome: Outcome, url: Option<String>) -> Value {
+    match outcome {
+        Ok(None) | Ok(Some(Value::Null)) => json!({"content": []}),
+        Ok(Some(data)) => {
+            let mut body = Map::new();
+            body.insert("raw".into(), data);
+            if let Some(url) = url {
+                body.insert("url".into(), Value::from(url));
+            }
+            json!({"content": [{"type": "text", "text": Value::Object(body).to_string()}]})
+        }
+        Err(err) => failure(err),
+    }
+}
+
+fn failure(err: ToolError) -> Value {
+    let mut entry = Map::new();
+    entry.insert("error".into(), Value::from(err.message));
+    if let Some(code) = err.code {
+        entry.insert("code".into(), Value::from(code));
+    }
+    let text = Value::Array(vec![Value::Object(entry)]).to_string();
+    json!({"content": [{"type": "text", "text": text}], "isError": true})
+}
+
+/// Shared by `flows` and `operations`: the validated input of one action.
+pub struct Crud {
+    pub action: &'static str,
+    pub query: Option<Map<String, Value>>,
+    pub data: Option<Value>,
+    pub key: Option<String>,
+}
+
+/// Validates the input of `flows` or `operations`: the action chooses which other
+/// properties are allowed and required (Directus's discriminated union).
+pub fn crud(args: &Map<String, Value>, data: schema::Shape) -> Result<Crud, ToolError> {
+    let action = args
+        .get("action")
+        .and_then(Value::as_str)
+        .and_then(|a| schema::ACTIONS.iter().copied().find(|known| *known == a));
+    let Some(action) = action else {
+        return Err(ToolError::payload(schema::message(&[
+            "Invalid input at \"action\"".to_string(),
+        ])));
+    };
+    let key = || ("key", schema::Shape::Str);
+    let query = || ("query", schema::query());
+    let (props, required): (Vec<_>, &[&str]) = match action {
+        "create" => (vec![("data", data)], &["data"]),
+        "read" => (vec![query()], &[]),
+        "update" => (vec![key(), ("data", data), query()], &["key", "data"]),
+        _ => (vec![key()], &["key"]),
+    };
+    let mut props = props;
+    props.insert(0, ("action", schema::action()));
+    let mut clean = validate(&props, required, args)?;
+    Ok(Crud {
+        action,
+        query: match clean.remove("query") {
+            Some(Value::Object(q)) => Some(q),
+            _ => None,
+        },
+        data: clean.remove("data"),
+        key: clean
+            .remove("key")
+            .and_then(|k| k.as_str().map(str::to_string)),
+    })
+}
+
+/// Directus's delete gate, after validation: a delete without a key fails validation
+/// first and never reaches it.
+pub fn deletes_allowed(ctx: &Ctx<'_>) -> Result<(), ToolError> {
+    if ctx.state.mcp.allow_deletes {
+        Ok(())
+    } else {
+        Err(ToolError::payload("Delete actions are disabled"))
+    }
+}
+
+/// Reads a collection with a tool's `query` (REST's parameters, `fields` defaulting to
+/// `*`), aggregates included; always a list.
+pub async fn read_query(
+    ctx: &Ctx<'_>,
+    collection: &str,
+    query: Option<&Map<String, Value>>,
+) -> Result<Value, domain::Error> {
+    let params = domain::params::parse(query.unwrap_or(&Map::new()))?;
+    let items = &ctx.state.items;
+    if let Some(aggregate) = params.aggregate_query() {
+        let rows = items.aggregate(ctx.acc, collection, &aggregate).await?;
+        return Ok(Value::Array(params.flatten_aggregate(rows)));
+    }
+    let catalog = items.readable_catalog(ctx.acc).await?;
+    let node = params.read_node(&catalog, collection)?;
+    Ok(Value::Array(items.read(ctx.acc, &node).await?))
+}
+
+/// Reads one item with a tool's `query` shaping it (its `fields`); a key the caller cannot
+/// read is `FORBIDDEN`, as Directus's `readOne`.
+pub async fn read_one(
+    ctx: &Ctx<'_>,
+    collection: &str,
+    key: &str,
+    query: Option<&Map<String, Value>>,
+) -> Result<Value, domain::Error> {
+    let params = domain::params::parse(query.unwrap_or(&Map::new()))?;
+    let items = &ctx.state.items;
+    let catalog = items.readable_catalog(ctx.acc).await?;
+    let mut node = params.read_node(&catalog, collection)?;
+    node.args = Default::default();
+    items
+        .read_keys(ctx.acc, &node, &[key.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(domain::Error::forbidden)
+}
