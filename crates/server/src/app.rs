@@ -26,7 +26,7 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
-    /// The MCP endpoint's settings; off until [`AppState::with_mcp`] turns it on.
+    /// The MCP endpoint's settings ([`AppState::with_mcp`]).
     pub mcp: crate::mcp::McpConfig,
     /// On SQLite, the lock that makes this process the file's one server; released when the
     /// last clone of the state is dropped.
@@ -116,12 +116,18 @@ impl FromRequest<AppState> for Payload {
 }
 
 pub fn router(state: AppState) -> Router {
+    // Switched off, `/mcp` is an unknown route, as in Directus with `MCP_ENABLED=false`.
+    let mcp = if state.mcp.enabled {
+        crate::mcp::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(crate::rest::routes(&state.items.catalog().system_only()))
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
         .merge(crate::runs::routes())
-        .merge(crate::mcp::routes())
+        .merge(mcp)
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))

@@ -215,10 +215,17 @@ pub struct Config {
     /// (Directus's `PUBLIC_URL`, default `/`, which gives links relative to the host).
     #[arg(long, env = "PUBLIC_URL", default_value = "/", global = true)]
     pub public_url: String,
-    /// Serves the MCP endpoint `/mcp`. Directus keeps this switch in its settings, off until
-    /// an administrator turns it on; flowline has no settings table, so the variable takes
-    /// its place and keeps its default: off, and `/mcp` answers 403 "MCP must be enabled".
-    #[arg(long, env = "MCP_ENABLED", default_value_t = false, global = true)]
+    /// Serves the MCP endpoint `/mcp` (Directus's `MCP_ENABLED`); off, `/mcp` is an unknown
+    /// route. Directus also keeps a settings switch, off until an administrator turns it on;
+    /// flowline has no settings table, and every tool call needs a valid token anyway, so the
+    /// endpoint is on by default.
+    #[arg(
+        long,
+        env = "MCP_ENABLED",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
     pub mcp_enabled: bool,
     /// Lets the MCP tools delete flows and operations (Directus's `mcp_allow_deletes`
     /// setting, off by default: a model should not delete by mistake).

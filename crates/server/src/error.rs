@@ -12,9 +12,6 @@ pub enum ApiError {
     RouteNotFound(String),
     /// GraphQL syntax and validation errors, each `{message, locations}`.
     GraphqlValidation(Vec<Value>),
-    /// `/mcp` while the endpoint is switched off: Directus's answer when its `mcp_enabled`
-    /// setting is false, which is its default.
-    McpDisabled,
 }
 
 impl From<domain::Error> for ApiError {
@@ -45,13 +42,6 @@ impl IntoResponse for ApiError {
                 json!({"errors": [{
                     "message": "GraphQL validation error.",
                     "extensions": {"errors": errors, "code": "GRAPHQL_VALIDATION"},
-                }]}),
-            ),
-            ApiError::McpDisabled => (
-                403,
-                json!({"errors": [{
-                    "message": "MCP must be enabled",
-                    "extensions": {"reason": "MCP must be enabled", "code": "FORBIDDEN"},
                 }]}),
             ),
         };

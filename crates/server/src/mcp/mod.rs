@@ -2,13 +2,15 @@
 //! run flows through the tools `system-prompt`, `flows`, `trigger-flow` and `operations`,
 //! as they do on Directus 12.
 //!
-//! The transport is written here rather than taken from `rmcp`'s `StreamableHttpService`:
+//! Every message in and out is one of `rmcp`'s protocol model types (the official Rust SDK),
+//! but the transport is written here rather than taken from its `StreamableHttpService`:
 //! Directus answers a stateless subset of Streamable HTTP (one JSON reply per POST, no
-//! sessions, no SSE) with rules of its own (a missing `Accept` passes, anonymous callers get
-//! a bearer challenge, a GET gets 405), and the service would answer 406, 415 or open
-//! sessions where Directus clients expect those. Every read and write of a tool goes through
-//! the items service, and `trigger-flow` through the engine's manual-trigger path, exactly
-//! as REST and GraphQL do.
+//! sessions, no SSE) with rules of its own, checked in its order after REST's
+//! authentication (a missing `Accept` or one without `text/event-stream` passes, anonymous
+//! callers get a bearer challenge, a GET gets 405), where the service answers 406 or 415
+//! first and would need its own layer for the rest. Every read and write of a tool goes
+//! through the items service, and `trigger-flow` through the engine's manual-trigger path,
+//! exactly as REST and GraphQL do.
 
 mod layout;
 mod protocol;
@@ -30,7 +32,7 @@ use crate::trigger::ClientIp;
 /// takes them from its configuration (`MCP_*`), fixed for the life of the process.
 #[derive(Debug, Clone)]
 pub struct McpConfig {
-    /// Off by default, as Directus's `mcp_enabled` setting.
+    /// On by default; off, the route is not served at all.
     pub enabled: bool,
     /// Off by default: `action: "delete"` is refused.
     pub allow_deletes: bool,
@@ -44,7 +46,7 @@ pub struct McpConfig {
 impl Default for McpConfig {
     fn default() -> Self {
         McpConfig {
-            enabled: false,
+            enabled: true,
             allow_deletes: false,
             system_prompt_enabled: true,
             system_prompt: None,
@@ -59,8 +61,9 @@ pub fn routes() -> Router<AppState> {
         .route("/mcp/", get(endpoint).post(endpoint))
 }
 
-/// One request, through Directus's steps in its order: the body, the caller, the switch,
-/// the bearer challenge, `Accept`, then the JSON-RPC message.
+/// One request, through Directus's steps in its order: the body, the caller, the bearer
+/// challenge, `Accept`, then the JSON-RPC message. (Directus's `mcp_enabled` setting would
+/// come after the caller; `MCP_ENABLED` decides whether the route exists at all.)
 async fn endpoint(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -75,9 +78,6 @@ async fn endpoint(
         Some(serde_json::from_slice::<Value>(&body).map_err(|e| ApiError::payload(e.to_string()))?)
     };
     let accountability = crate::trigger::caller(&state, &headers, query.as_deref(), ip).await?;
-    if !state.mcp.enabled {
-        return Err(ApiError::McpDisabled);
-    }
     if !accountability.is_authenticated() && !accountability.admin {
         return Ok(challenge(&state.mcp.public_url));
     }

@@ -1,8 +1,16 @@
-//! JSON-RPC over one POST: which messages are answered, and how.
+//! JSON-RPC over one POST: which messages are answered, and how. Every message in and out
+//! is one of `rmcp`'s protocol model types, so the wire format is the SDK's.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use rmcp::model::{
+    CallToolRequestParams, CustomNotification, CustomRequest, EmptyObject, ErrorCode, ErrorData,
+    Implementation, InitializeRequestParams, InitializeResult, JsonObject, JsonRpcError,
+    JsonRpcMessage, JsonRpcResponse, JsonRpcVersion2_0, ListToolsResult, PromptsCapability,
+    ProtocolVersion, ServerCapabilities, ToolsCapability,
+};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::tools::{self, Ctx};
 
@@ -20,118 +28,127 @@ const VERSIONS: &[&str] = &[
     "2024-10-07",
 ];
 
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_REQUEST: i64 = -32600;
-const INTERNAL_ERROR: i64 = -32603;
 /// Directus's code for prompt requests while no prompts collection is set.
-const NO_PROMPTS: i64 = 1001;
+const NO_PROMPTS: ErrorCode = ErrorCode(1001);
+
+/// A message from the client: any method, parsed further once it is known.
+type Incoming = JsonRpcMessage<CustomRequest, JsonObject, CustomNotification>;
 
 /// Answers one message: a JSON reply for a request, 202 for anything else.
 pub async fn handle(ctx: &Ctx<'_>, message: Option<Value>) -> Response {
-    let Some(Value::Object(message)) = message else {
-        return invalid_request();
-    };
-    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return invalid_request();
-    }
-    let id = message
-        .get("id")
-        .filter(|id| id.is_string() || id.is_number());
-    let method = message.get("method").and_then(Value::as_str);
-    match (method, id) {
-        (Some(method), Some(id)) => {
-            let params = message.get("params");
-            let answer = dispatch(ctx, method, params).await;
-            json_reply(match answer {
-                Ok(result) => json!({"result": result, "jsonrpc": "2.0", "id": id}),
-                Err((code, text)) => {
-                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": text}})
-                }
-            })
+    let message = message.and_then(|m| serde_json::from_value::<Incoming>(m).ok());
+    match message {
+        Some(JsonRpcMessage::Request(request)) => {
+            let id = request.id;
+            let CustomRequest { method, params, .. } = request.request;
+            match dispatch(ctx, &method, params).await {
+                Ok(result) => json_reply(
+                    StatusCode::OK,
+                    &JsonRpcResponse {
+                        jsonrpc: JsonRpcVersion2_0,
+                        id,
+                        result,
+                    },
+                ),
+                Err(error) => json_reply(StatusCode::OK, &JsonRpcError::new(Some(id), error)),
+            }
         }
         // Notifications and the client's own responses need no answer. Directus leaves every
         // one but `notifications/initialized` hanging until the client gives up; the
         // specification asks for 202.
-        (Some(_), None) => accepted(),
-        (None, Some(_)) if message.contains_key("result") || message.contains_key("error") => {
-            accepted()
-        }
-        _ => invalid_request(),
+        Some(JsonRpcMessage::Notification(_) | JsonRpcMessage::Response(_))
+        | Some(JsonRpcMessage::Error(_)) => StatusCode::ACCEPTED.into_response(),
+        // Not one JSON-RPC message (a batch, a bare value, a GET's empty body). Directus
+        // throws and answers 500; the JSON-RPC error is what the protocol prescribes.
+        None => json_reply(
+            StatusCode::BAD_REQUEST,
+            &JsonRpcError::new(
+                None,
+                ErrorData::new(ErrorCode::INVALID_REQUEST, "Invalid Request", None),
+            ),
+        ),
     }
 }
 
-/// One request's result, or its JSON-RPC error `(code, message)`.
-async fn dispatch(
-    ctx: &Ctx<'_>,
-    method: &str,
-    params: Option<&Value>,
-) -> Result<Value, (i64, String)> {
+/// One request's result as JSON, or its JSON-RPC error.
+async fn dispatch(ctx: &Ctx<'_>, method: &str, params: Option<Value>) -> Result<Value, ErrorData> {
     match method {
-        "initialize" => Ok(initialize(params)),
-        "ping" => Ok(json!({})),
-        // No pagination: the list is short, and a cursor is ignored.
-        "tools/list" => Ok(json!({"tools": tools::list(ctx)})),
+        "initialize" => {
+            let params: InitializeRequestParams = parse(params)?;
+            to_json(initialize(&params.protocol_version))
+        }
+        "ping" => to_json(EmptyObject {}),
+        "tools/list" => {
+            // No pagination: the list is short, and a cursor is ignored.
+            let mut result = ListToolsResult::with_all_items(tools::list(ctx));
+            result.result_type = None;
+            to_json(result)
+        }
         "tools/call" => {
-            let Some(Value::Object(params)) = params else {
-                return Err(bad_params("\"params\" must be an object"));
-            };
-            let Some(name) = params.get("name").and_then(Value::as_str) else {
-                return Err(bad_params("\"params.name\" must be a string"));
-            };
-            Ok(tools::call(ctx, name, params.get("arguments")).await)
+            let params: CallToolRequestParams = parse(params)?;
+            let arguments = params.arguments.map(Value::Object);
+            to_json(tools::call(ctx, &params.name, arguments.as_ref()).await)
         }
         // flowline has no user collections to keep prompts in: the answer is always the
         // one Directus gives while its `mcp_prompts_collection` setting is empty.
-        "prompts/list" | "prompts/get" => Err((
+        "prompts/list" | "prompts/get" => Err(ErrorData::new(
             NO_PROMPTS,
-            format!("MCP error {NO_PROMPTS}: A prompts collection must be set in settings"),
+            format!(
+                "MCP error {}: A prompts collection must be set in settings",
+                NO_PROMPTS.0
+            ),
+            None,
         )),
-        _ => Err((METHOD_NOT_FOUND, "Method not found".to_string())),
+        _ => Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            "Method not found",
+            None,
+        )),
     }
 }
 
-/// Malformed parameters of a known method: Directus's code, with a message of our own
-/// (Directus prints the validator's issue list as JSON).
-fn bad_params(reason: &str) -> (i64, String) {
-    (INTERNAL_ERROR, format!("Invalid params: {reason}"))
+/// A known method's parameters. Malformed ones keep Directus's code (-32603) with a
+/// message of our own (Directus prints its validator's issue list as JSON).
+fn parse<T: serde::de::DeserializeOwned>(params: Option<Value>) -> Result<T, ErrorData> {
+    let params = params.unwrap_or(Value::Null);
+    serde_json::from_value(params).map_err(|err| {
+        ErrorData::new(
+            ErrorCode::INTERNAL_ERROR,
+            format!("Invalid params: {err}"),
+            None,
+        )
+    })
 }
 
-fn initialize(params: Option<&Value>) -> Value {
-    let asked = params
-        .and_then(|p| p.get("protocolVersion"))
-        .and_then(Value::as_str)
-        .filter(|v| VERSIONS.contains(v));
-    let version = asked.unwrap_or(VERSIONS[0]);
-    let mut result = Map::new();
-    result.insert("protocolVersion".into(), Value::from(version));
-    result.insert("capabilities".into(), json!({"tools": {}, "prompts": {}}));
-    result.insert(
-        "serverInfo".into(),
-        json!({"name": SERVER_NAME, "version": SERVER_VERSION}),
-    );
-    Value::Object(result)
+fn to_json(result: impl Serialize) -> Result<Value, ErrorData> {
+    serde_json::to_value(result)
+        .map_err(|err| ErrorData::new(ErrorCode::INTERNAL_ERROR, err.to_string(), None))
 }
 
-fn json_reply(body: Value) -> Response {
+fn initialize(asked: &ProtocolVersion) -> InitializeResult {
+    let known = VERSIONS.contains(&asked.as_str());
+    let version = if known {
+        asked.clone()
+    } else {
+        ProtocolVersion::V_2025_11_25
+    };
+    let mut capabilities = ServerCapabilities::default();
+    capabilities.tools = Some(ToolsCapability::default());
+    capabilities.prompts = Some(PromptsCapability::default());
+    InitializeResult::new(capabilities)
+        .with_protocol_version(version)
+        .with_server_info(Implementation::new(SERVER_NAME, SERVER_VERSION))
+}
+
+fn json_reply(status: StatusCode, body: &impl Serialize) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_default();
     (
+        status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json; charset=utf-8"),
         )],
-        body.to_string(),
+        text,
     )
         .into_response()
-}
-
-fn accepted() -> Response {
-    StatusCode::ACCEPTED.into_response()
-}
-
-/// A body that is not one JSON-RPC message (a batch, a bare value, a GET's empty body).
-/// Directus throws and answers 500; the JSON-RPC error is what the protocol prescribes.
-fn invalid_request() -> Response {
-    let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": INVALID_REQUEST, "message": "Invalid Request"}});
-    let mut response = json_reply(body);
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    response
 }

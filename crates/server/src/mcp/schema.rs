@@ -35,7 +35,7 @@ const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 impl Input {
     /// The root JSON Schema: strict, with `required` left out when empty.
-    pub fn json_schema(&self) -> Value {
+    pub fn json_schema(&self) -> Map<String, Value> {
         let mut root = Map::new();
         root.insert("$schema".into(), Value::from(DRAFT));
         root.insert("type".into(), Value::from("object"));
@@ -44,7 +44,7 @@ impl Input {
             root.insert("required".into(), json!(self.required));
         }
         root.insert("additionalProperties".into(), Value::Bool(false));
-        Value::Object(root)
+        root
     }
 }
 

@@ -1,8 +1,11 @@
 //! The tool catalogue and the path of every `tools/call`: find the tool, check who may use
 //! it, validate its input, run it, and wrap the result in Directus's envelope.
 
+use std::sync::Arc;
+
 use domain::Accountability;
-use serde_json::{Map, Value, json};
+use rmcp::model::{CallToolResult, ContentBlock, Tool as ToolInfo, ToolAnnotations};
+use serde_json::{Map, Value};
 
 use super::schema;
 use crate::app::AppState;
@@ -98,16 +101,17 @@ impl Tool {
         }
     }
 
-    /// Titles as Directus shows them, so that clients list the tools the same way on both.
-    fn annotations(self) -> Value {
-        match self {
-            Tool::SystemPrompt => json!({"title": "Directus - System Prompt"}),
-            Tool::Flows => json!({"title": "Directus - Flows", "destructiveHint": true}),
-            Tool::TriggerFlow => json!({"title": "Directus - Trigger Flow"}),
-            Tool::Operations => {
-                json!({"title": "Directus - Operations", "destructiveHint": true})
-            }
-        }
+    /// Titles as Directus shows them, so that clients list the tools the same way on both;
+    /// the tools that delete are marked so.
+    fn annotations(self) -> ToolAnnotations {
+        let title = match self {
+            Tool::SystemPrompt => "Directus - System Prompt",
+            Tool::Flows => "Directus - Flows",
+            Tool::TriggerFlow => "Directus - Trigger Flow",
+            Tool::Operations => "Directus - Operations",
+        };
+        let destructive = matches!(self, Tool::Flows | Tool::Operations).then_some(true);
+        ToolAnnotations::from_raw(Some(title.to_string()), None, destructive, None, None)
     }
 
     fn input(self) -> schema::Input {
@@ -144,24 +148,25 @@ fn crud_input(data: schema::Shape) -> schema::Input {
 }
 
 /// `tools/list`: the tools this caller may use.
-pub fn list(ctx: &Ctx<'_>) -> Vec<Value> {
+pub fn list(ctx: &Ctx<'_>) -> Vec<ToolInfo> {
     TOOLS
         .iter()
         .filter(|tool| tool.visible(ctx))
         .map(|tool| {
-            json!({
-                "name": tool.name(),
-                "description": tool.description(),
-                "inputSchema": tool.input().json_schema(),
-                "annotations": tool.annotations(),
-            })
+            let mut info = ToolInfo::new(
+                tool.name(),
+                tool.description(),
+                Arc::new(tool.input().json_schema()),
+            );
+            info.annotations = Some(tool.annotations());
+            info
         })
         .collect()
 }
 
 /// `tools/call`: the result object, an error envelope included (tool failures are results
 /// the model reads, not JSON-RPC errors).
-pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> Value {
+pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> CallToolResult {
     let tool = TOOLS
         .iter()
         .copied()
@@ -229,29 +234,39 @@ pub fn validate(
 
 /// The legacy envelope: `{"raw": data, "url"?: link}` as the text of one item, nothing
 /// when there is no data, or the error list with `isError`.
-fn envelope(outcome: Outcome, url: Option<String>) -> Value {
+fn envelope(outcome: Outcome, url: Option<String>) -> CallToolResult {
     match outcome {
-        Ok(None) | Ok(Some(Value::Null)) => json!({"content": []}),
+        Ok(None) | Ok(Some(Value::Null)) => result(Vec::new(), None),
         Ok(Some(data)) => {
             let mut body = Map::new();
             body.insert("raw".into(), data);
             if let Some(url) = url {
                 body.insert("url".into(), Value::from(url));
             }
-            json!({"content": [{"type": "text", "text": Value::Object(body).to_string()}]})
+            let text = Value::Object(body).to_string();
+            result(vec![ContentBlock::text(text)], None)
         }
         Err(err) => failure(err),
     }
 }
 
-fn failure(err: ToolError) -> Value {
+fn failure(err: ToolError) -> CallToolResult {
     let mut entry = Map::new();
     entry.insert("error".into(), Value::from(err.message));
     if let Some(code) = err.code {
         entry.insert("code".into(), Value::from(code));
     }
     let text = Value::Array(vec![Value::Object(entry)]).to_string();
-    json!({"content": [{"type": "text", "text": text}], "isError": true})
+    result(vec![ContentBlock::text(text)], Some(true))
+}
+
+/// A result as Directus words it: no `isError` on success, and no `resultType` (a field of
+/// protocol versions Directus does not speak).
+fn result(content: Vec<ContentBlock>, is_error: Option<bool>) -> CallToolResult {
+    let mut result = CallToolResult::success(content);
+    result.is_error = is_error;
+    result.result_type = None;
+    result
 }
 
 /// Shared by `flows` and `operations`: the validated input of one action.
