@@ -361,3 +361,189 @@ pub async fn read_one(
         .next()
         .ok_or_else(domain::Error::forbidden)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name a tool's input takes, nested objects included.
+    fn names(shape: &schema::Shape, out: &mut Vec<&'static str>) {
+        match shape {
+            schema::Shape::Object(props) => {
+                for (name, inner) in props {
+                    out.push(name);
+                    names(inner, out);
+                }
+            }
+            schema::Shape::Array(inner) | schema::Shape::Nullable(inner) => names(inner, out),
+            _ => {}
+        }
+    }
+
+    fn assert_teaches(tool: Tool, facts: &[&str]) {
+        let text = tool.description();
+        let missing: Vec<&&str> = facts.iter().filter(|f| !text.contains(**f)).collect();
+        assert!(
+            missing.is_empty(),
+            "the {} description lost {missing:?}",
+            tool.name()
+        );
+    }
+
+    #[test]
+    fn descriptions_name_every_input_they_accept() {
+        for tool in [Tool::Flows, Tool::Operations, Tool::TriggerFlow] {
+            let input = tool.input();
+            let mut all = Vec::new();
+            for (name, shape) in &input.properties {
+                all.push(*name);
+                // The query parameters are Directus's; the descriptions name the common ones.
+                if *name != "query" {
+                    names(shape, &mut all);
+                }
+            }
+            let wanted: Vec<String> = all
+                .iter()
+                .filter(|n| !matches!(**n, "date_created" | "user_created"))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+            assert_teaches(tool, &wanted);
+        }
+    }
+
+    #[test]
+    fn descriptions_teach_the_facts_a_model_needs() {
+        assert_teaches(
+            Tool::Flows,
+            &[
+                // Actions and the delete gate.
+                "`read`",
+                "`create`",
+                "`update`",
+                "`delete`",
+                "refuses deletes",
+                // Trigger kinds and their options.
+                "`event`",
+                "`schedule`",
+                "`webhook`",
+                "`manual`",
+                "`operation`",
+                "\"scope\"",
+                "\"collections\"",
+                "\"cron\"",
+                "\"method\"",
+                "`async: true`",
+                "`error_on_reject",
+                "`return`",
+                "\"requireSelection\"",
+                "`fields`",
+                // The data chain and templating.
+                "`$trigger`",
+                "`$last`",
+                "`$accountability`",
+                "`$env`",
+                "{{ $trigger.body.email }}",
+                // The order of work.
+                "1. Create the flow",
+                "2. Create its operations",
+                "3. Link them",
+                "4. Set the entry operation",
+                // Flows calling flows, positions, common mistakes.
+                "## Flows calling flows",
+                "`iterationMode`",
+                "## Positions",
+                "## Common mistakes",
+                // flowline's own rules.
+                "Operation keys are unique within a flow",
+                "never form a loop",
+                "invalid cron expression is refused",
+                "no limit on the number of active flows",
+                "`url`",
+            ],
+        );
+        assert_teaches(
+            Tool::Operations,
+            &[
+                "`log`",
+                "`condition`",
+                "`transform`",
+                "`exec`",
+                "`request`",
+                "`item-create`",
+                "`item-read`",
+                "`item-update`",
+                "`item-delete`",
+                "`mail`",
+                "`notification`",
+                "`sleep`",
+                "`throw-error`",
+                "`trigger`",
+                "`json-web-token`",
+                "Keys are unique within a flow",
+                "never form a loop",
+                "Give both positions or neither",
+                "Set the entry",
+                "flows calling flows",
+                "{{ $trigger.body.id }}",
+            ],
+        );
+        assert_teaches(
+            Tool::TriggerFlow,
+            &[
+                "`manual`",
+                "`active`",
+                "`options.collections`",
+                "`requireSelection`",
+                "`options.fields`",
+                "{{ $trigger.body.<field> }}",
+                "`async`",
+                "`error_on_reject`",
+                "cannot be run from here",
+            ],
+        );
+    }
+
+    /// Directus's text tells models to send keys its schema refuses; ours must not: every
+    /// example call in a description passes the tool's own validation.
+    #[test]
+    fn examples_pass_validation() {
+        for tool in [Tool::Flows, Tool::Operations, Tool::TriggerFlow] {
+            let examples: Vec<Map<String, Value>> = tool
+                .description()
+                .lines()
+                .filter_map(|l| {
+                    l.trim()
+                        .strip_prefix("`{")?
+                        .strip_suffix("}`")
+                        .map(|j| format!("{{{j}}}"))
+                })
+                .filter_map(|j| serde_json::from_str::<Value>(&j).ok())
+                .filter_map(|v| v.as_object().cloned())
+                .filter(|v| {
+                    tool != Tool::Flows && tool != Tool::Operations || v.contains_key("action")
+                })
+                .collect();
+            assert!(!examples.is_empty(), "{} has no example", tool.name());
+            for example in examples {
+                let checked = match tool {
+                    Tool::Flows => crud(&example, schema::flow()).map(|_| ()),
+                    Tool::Operations => crud(&example, schema::operation()).map(|_| ()),
+                    _ => validate(
+                        &trigger_flow::input().properties,
+                        &["id", "collection"],
+                        &example,
+                    )
+                    .map(|_| ()),
+                };
+                if let Err(err) = checked {
+                    panic!("{} example {example:?}: {}", tool.name(), err.message);
+                }
+            }
+        }
+        let text = Tool::TriggerFlow.description();
+        for refused in ["flowId", "flowDefinition", "$trigger.collection"] {
+            assert!(!text.contains(refused), "mentions {refused}");
+        }
+    }
+}
