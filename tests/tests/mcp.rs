@@ -140,6 +140,19 @@ async fn get_flow(app: &TestApp, id: &str) -> Value {
     reply.json()["data"].clone()
 }
 
+/// Everything a refused call must leave alone: the flows and operations as REST reads
+/// them, and the number of activity and revision rows.
+async fn state(app: &TestApp) -> (Value, Value, i64, i64) {
+    let flows = admin_get(app, "/flows?sort=id&limit=-1").await.json();
+    let operations = admin_get(app, "/operations?sort=id&limit=-1").await.json();
+    (
+        flows,
+        operations,
+        app.count("directus_activity").await,
+        app.count("directus_revisions").await,
+    )
+}
+
 /// A flow's operations by key: `(id, position_x, position_y)`.
 async fn placed(app: &TestApp, flow: &str) -> HashMap<String, (String, i64, i64)> {
     let reply = admin_get(
@@ -345,6 +358,147 @@ mcp_test!(
 );
 
 mcp_test!(
+    build_link_and_run_a_flow,
+    enabled(),
+    |app, base| async move {
+        let admin = client(&base, ADMIN_TOKEN).await;
+        // 1. The flow.
+        let flow = ok(
+        &admin,
+        "flows",
+        json!({"action": "create", "data": {"name": "Greeter", "trigger": "manual", "status": "active",
+            "options": {"collections": ["directus_flows"], "requireSelection": false}}}),
+    )
+    .await["raw"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+        // 2. Two operations: one placed by the server, one placed by the caller.
+        let greet = ok(
+            &admin,
+            "operations",
+            json!({"action": "create", "data": {"flow": flow, "key": "greet", "type": "transform",
+            "options": {"json": {"hello": "{{ $trigger.body.name }}"}}}}),
+        )
+        .await["raw"]
+            .clone();
+        assert_eq!(
+            (&greet["position_x"], &greet["position_y"]),
+            (&json!(19), &json!(1))
+        );
+        let shout = ok(
+        &admin,
+        "operations",
+        json!({"action": "create", "data": {"flow": flow, "key": "shout", "type": "transform",
+            "options": {"json": {"loud": "{{ greet.hello }}!"}}, "position_x": 40, "position_y": 20}}),
+    )
+    .await["raw"]
+        .clone();
+        assert_eq!(
+            (&shout["position_x"], &shout["position_y"]),
+            (&json!(40), &json!(20))
+        );
+        let greet_id = greet["id"].as_str().expect("id").to_string();
+        let shout_id = shout["id"].as_str().expect("id").to_string();
+        // 3. Linked: the chain is laid out again, shout right of greet.
+        ok(
+            &admin,
+            "operations",
+            json!({"action": "update", "key": greet_id, "data": {"resolve": shout_id}}),
+        )
+        .await;
+        let ops = placed(&app, &flow).await;
+        assert_eq!((ops["greet"].1, ops["greet"].2), (19, 1));
+        assert_eq!((ops["shout"].1, ops["shout"].2), (37, 1));
+        // 4. The entry.
+        let updated = ok(
+            &admin,
+            "flows",
+            json!({"action": "update", "key": flow, "data": {"operation": greet_id}}),
+        )
+        .await;
+        assert_eq!(
+            updated,
+            json!({"raw": get_flow(&app, &flow).await, "url": format!("/admin/settings/flows/{flow}")})
+        );
+        assert_eq!(updated["raw"]["operation"], json!(greet_id));
+        // 5. Run it.
+        assert_eq!(
+            ok(
+                &admin,
+                "trigger-flow",
+                json!({"id": flow, "collection": "directus_flows", "data": {"name": "Ada"}}),
+            )
+            .await,
+            json!({"raw": {"loud": "Ada!"}})
+        );
+        // 6. Read it back through its relations.
+        assert_eq!(
+            ok(
+                &admin,
+                "flows",
+                json!({"action": "read", "query": {"filter": {"name": {"_eq": "Greeter"}},
+                "fields": ["name", "operation.key", "operation.resolve.key"]}}),
+            )
+            .await,
+            json!({"raw": [{"name": "Greeter", "operation": {"key": "greet", "resolve": {"key": "shout"}}}]})
+        );
+        assert_eq!(
+            ok(
+                &admin,
+                "operations",
+                json!({"action": "read", "query": {"filter": {"flow": {"name": {"_eq": "Greeter"}}},
+                "fields": ["key", "flow.name"], "sort": ["key"]}}),
+            )
+            .await,
+            json!({"raw": [
+                {"key": "greet", "flow": {"name": "Greeter"}},
+                {"key": "shout", "flow": {"name": "Greeter"}},
+            ]})
+        );
+        admin.cancel().await.expect("close");
+
+        // Someone who is not an administrator may call `trigger-flow`, and gets what
+        // `POST /flows/trigger/:id` answers them.
+        app.create_user("user@example.com", USER_TOKEN, false).await;
+        let before = state(&app).await;
+        let user = client(&base, USER_TOKEN).await;
+        let body = json!({"collection": "directus_flows", "name": "Ada"});
+        let rest = app
+            .send(
+                "POST",
+                &format!("/flows/trigger/{flow}"),
+                Some(&body.to_string()),
+                Some(USER_TOKEN),
+            )
+            .await;
+        assert_eq!(rest.status, 403, "{}", rest.text);
+        assert_eq!(
+            call(
+                &user,
+                "trigger-flow",
+                json!({"id": flow, "collection": "directus_flows", "data": {"name": "Ada"}})
+            )
+            .await,
+            forbidden_result()
+        );
+        assert_eq!(
+            call(
+                &user,
+                "operations",
+                json!({"action": "update", "key": greet_id, "data": {"key": "x"}})
+            )
+            .await,
+            failure(
+                json!([{"error": "You must be an admin to access this tool", "code": "FORBIDDEN"}])
+            )
+        );
+        assert_eq!(state(&app).await, before);
+        user.cancel().await.expect("close");
+    }
+);
+
+mcp_test!(
     deletes_when_allowed,
     McpConfig {
         allow_deletes: true,
@@ -453,6 +607,11 @@ mcp_test!(
     invalid_input_is_refused_with_its_reason,
     enabled(),
     |app, base| async move {
+        let flow = FlowBuilder::manual(1)
+            .op("a", "log", json!({"message": "a"}))
+            .insert(&app)
+            .await;
+        let before = state(&app).await;
         let admin = client(&base, ADMIN_TOKEN).await;
         let cases: Vec<(&str, Value, &str)> = vec![
             (
@@ -531,10 +690,20 @@ mcp_test!(
                 "Validation error: Invalid input: expected string, received undefined at \"key\""
             )
         );
+        // Refused by the rules of the data, as REST refuses them.
+        let second = call(
+            &admin,
+            "operations",
+            json!({"action": "create", "data": {"flow": flow.id, "key": "a", "type": "log", "options": {}}}),
+        )
+        .await;
+        assert_eq!(second["isError"], json!(true), "{second}");
+        assert_eq!(
+            call(&admin, "flows", json!({"action": "delete", "key": flow.id})).await,
+            payload_error("Delete actions are disabled")
+        );
         // Nothing was written.
-        assert_eq!(app.count("directus_flows").await, 0);
-        assert_eq!(app.count("directus_operations").await, 0);
-        assert_eq!(app.count("directus_activity").await, 0);
+        assert_eq!(state(&app).await, before);
         admin.cancel().await.expect("close");
     }
 );
