@@ -58,7 +58,11 @@ async fn serve(mut app: TestApp, config: McpConfig) -> (TestApp, String) {
 
 /// A connected client: `initialize` done, as `token`.
 async fn client(base: &str, token: &str) -> Client {
-    let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"))
+    client_at(&format!("{base}/mcp"), token).await
+}
+
+async fn client_at(url: &str, token: &str) -> Client {
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
         .auth_header(token.to_string());
     ().serve(StreamableHttpClientTransport::from_config(config))
         .await
@@ -872,6 +876,19 @@ mcp_test!(transport_rules, enabled(), |_app, base| async move {
         serde_json::from_str::<Value>(&body).expect("json"),
         json!({"errors": [{"message": "Invalid user credentials.", "extensions": {"code": "INVALID_CREDENTIALS"}}]})
     );
+    // The token may come in the URL, as Directus's own docs tell Claude users to send it.
+    let res = reqwest::Client::new()
+        .post(format!("{base}/mcp?access_token={ADMIN_TOKEN}"))
+        .header("content-type", "application/json")
+        .body(ping.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.text().await.expect("body"),
+        r#"{"jsonrpc":"2.0","id":1,"result":{}}"#
+    );
     // A client that does not take JSON.
     let (status, _, body) = raw(&base, Some(ADMIN_TOKEN), Some("text/event-stream"), &ping).await;
     assert_eq!((status, body.as_str()), (405, ""));
@@ -983,3 +1000,142 @@ mcp_test!(
         assert_eq!(status, 401);
     }
 );
+
+mcp_test!(registry_listing, enabled(), |app, base| async move {
+    let flow = FlowBuilder::manual(1).insert(&app).await;
+    let admin = client_at(&format!("{base}/mcp?tool_mode=registry"), ADMIN_TOKEN).await;
+    let tools = admin.list_all_tools().await.expect("tools/list");
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| serde_json::to_value(t).expect("json"))
+        .collect();
+    let names: Vec<&Value> = tools.iter().map(|t| &t["name"]).collect();
+    assert_eq!(names, [&json!("search"), &json!("execute")]);
+    assert_eq!(
+        tools[0]["annotations"],
+        json!({"readOnlyHint": true, "destructiveHint": false})
+    );
+    assert_eq!(
+        tools[1]["annotations"],
+        json!({"readOnlyHint": false, "destructiveHint": true, "openWorldHint": true})
+    );
+    assert_eq!(
+        tools[1]["inputSchema"],
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "input": {"default": {}, "type": "object", "propertyNames": {"type": "string"}, "additionalProperties": {}},
+            },
+            "required": ["name", "input"],
+            "additionalProperties": false,
+        })
+    );
+    let search_props = &tools[0]["inputSchema"]["properties"];
+    assert_eq!(
+        search_props["query"]["anyOf"],
+        json!([{"type": "string"}, {"type": "null"}])
+    );
+    assert_eq!(search_props["names"]["items"], json!({"type": "string"}));
+
+    // Discovery, then details.
+    let found = ok(&admin, "search", json!({"query": "webhook automation"})).await;
+    assert_eq!(found["data"]["results"][0]["name"], json!("flows"));
+    let nothing = ok(&admin, "search", json!({"query": "zzz"})).await;
+    assert_eq!(
+        nothing["data"]["availableToolNames"],
+        json!(["flows", "operations", "system-prompt", "trigger-flow"])
+    );
+    assert_eq!(nothing["data"]["results"], json!([]));
+    let details = ok(&admin, "search", json!({"names": ["trigger-flow"]})).await;
+    let detail = &details["data"]["results"][0];
+    assert_eq!(detail["name"], json!("trigger-flow"));
+    assert_eq!(
+        detail["inputType"],
+        json!(
+            "{ id: number | string; collection: string; keys?: (number | string)[]; headers?: Record<string, unknown>; query?: Record<string, unknown>; data?: Record<string, unknown> }"
+        )
+    );
+    assert!(
+        detail["instructions"]
+            .as_str()
+            .expect("text")
+            .starts_with("Run a manual flow")
+    );
+    let both = call(&admin, "search", json!({"query": "x", "names": ["flows"]})).await;
+    assert_eq!(both["isError"], json!(true), "{both}");
+
+    // Execution, with the registry's envelopes.
+    assert_eq!(
+        ok(
+            &admin,
+            "execute",
+            json!({"name": "flows", "input": {"action": "read", "query": {"fields": ["id", "name"]}}}),
+        )
+        .await,
+        json!({"data": [{"id": flow.id, "name": "Flow 1"}], "url": format!("/admin/settings/flows/{}", flow.id)})
+    );
+    let before = state(&app).await;
+    assert_eq!(
+        call(
+            &admin,
+            "execute",
+            json!({"name": "flows", "input": {"action": "delete", "key": flow.id}})
+        )
+        .await,
+        failure(
+            json!([{"error": "Invalid payload. Delete actions are disabled.", "code": "INVALID_PAYLOAD",
+            "recoverable": true, "next": {"tool": "search", "input": {"names": ["flows"]}}}])
+        )
+    );
+    assert_eq!(
+        call(&admin, "execute", json!({"name": "nope", "input": {}})).await,
+        failure(
+            json!([{"error": "\"nope\" doesn't exist in the toolset", "code": "UNKNOWN_TOOL",
+            "recoverable": true, "next": {"tool": "search", "input": {"query": "nope"}}}])
+        )
+    );
+    assert_eq!(
+        call(&admin, "flows", json!({"action": "read"})).await,
+        failure(
+            json!([{"error": "\"flows\" doesn't exist in the root toolset", "code": "UNKNOWN_META_TOOL",
+            "recoverable": false}])
+        )
+    );
+    assert_eq!(
+        call(
+            &admin,
+            "execute",
+            json!({"name": "operations", "input": {"action": "update", "key": MISSING, "data": {}}})
+        )
+        .await,
+        failure(
+            json!([{"error": "You don't have permission to access this.", "code": "FORBIDDEN", "recoverable": false}])
+        )
+    );
+    admin.cancel().await.expect("close");
+
+    // Tools a user may not use are as good as absent.
+    app.create_user("user@example.com", USER_TOKEN, false).await;
+    let user = client_at(&format!("{base}/mcp?tool_mode=registry"), USER_TOKEN).await;
+    assert_eq!(
+        call(
+            &user,
+            "execute",
+            json!({"name": "flows", "input": {"action": "read"}})
+        )
+        .await,
+        failure(
+            json!([{"error": "\"flows\" doesn't exist in the toolset", "code": "UNKNOWN_TOOL",
+            "recoverable": true, "next": {"tool": "search", "input": {"query": "flows"}}}])
+        )
+    );
+    let nothing = ok(&user, "search", json!({"query": "zzz"})).await;
+    assert_eq!(
+        nothing["data"]["availableToolNames"],
+        json!(["system-prompt", "trigger-flow"])
+    );
+    assert_eq!(state(&app).await, before);
+    user.cancel().await.expect("close");
+});

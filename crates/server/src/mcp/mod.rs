@@ -14,6 +14,7 @@
 
 mod layout;
 mod protocol;
+mod registry;
 mod schema;
 mod tools;
 
@@ -86,9 +87,15 @@ async fn endpoint(
     if method == Method::GET || !accepts_json(&headers) {
         return Ok(StatusCode::METHOD_NOT_ALLOWED.into_response());
     }
+    // Any value but `registry` means the default listing, as in Directus.
+    let registry = query
+        .as_deref()
+        .and_then(|q| crate::auth::url_query_value(q, "tool_mode"))
+        .is_some_and(|mode| mode == "registry");
     let ctx = tools::Ctx {
         state: &state,
         acc: &accountability,
+        registry,
     };
     Ok(protocol::handle(&ctx, message).await)
 }

@@ -80,14 +80,24 @@ async fn dispatch(ctx: &Ctx<'_>, method: &str, params: Option<Value>) -> Result<
         "ping" => to_json(EmptyObject {}),
         "tools/list" => {
             // No pagination: the list is short, and a cursor is ignored.
-            let mut result = ListToolsResult::with_all_items(tools::list(ctx));
+            let listed = if ctx.registry {
+                super::registry::list()
+            } else {
+                tools::list(ctx)
+            };
+            let mut result = ListToolsResult::with_all_items(listed);
             result.result_type = None;
             to_json(result)
         }
         "tools/call" => {
             let params: CallToolRequestParams = parse(params)?;
             let arguments = params.arguments.map(Value::Object);
-            to_json(tools::call(ctx, &params.name, arguments.as_ref()).await)
+            let result = if ctx.registry {
+                super::registry::call(ctx, &params.name, arguments.as_ref()).await
+            } else {
+                tools::call(ctx, &params.name, arguments.as_ref()).await
+            };
+            to_json(result)
         }
         // flowline has no user collections to keep prompts in: the answer is always the
         // one Directus gives while its `mcp_prompts_collection` setting is empty.

@@ -23,6 +23,10 @@ pub enum Shape {
     NumOrStr,
     /// An object of known optional properties; unknown keys are dropped, not refused.
     Object(Vec<(&'static str, Shape)>),
+    /// A shape with a description shown in the schema.
+    Described(&'static str, Box<Shape>),
+    /// A shape with a default shown in the schema.
+    Defaulted(Value, Box<Shape>),
 }
 
 /// One tool input's properties, in order, and which are required.
@@ -34,6 +38,11 @@ pub struct Input {
 const DRAFT: &str = "https://json-schema.org/draft/2020-12/schema";
 
 impl Input {
+    /// The input as a TypeScript type.
+    pub fn type_text(&self) -> String {
+        object_text(&self.properties, self.required)
+    }
+
     /// The root JSON Schema: strict, with `required` left out when empty.
     pub fn json_schema(&self) -> Map<String, Value> {
         let mut root = Map::new();
@@ -45,6 +54,31 @@ impl Input {
         }
         root.insert("additionalProperties".into(), Value::Bool(false));
         root
+    }
+}
+
+/// `inner`'s schema with `key` placed first, as zod places descriptions and defaults.
+fn first(key: &str, value: Value, inner: &Shape) -> Value {
+    let mut out = Map::new();
+    out.insert(key.into(), value);
+    if let Value::Object(rest) = inner.json_schema() {
+        out.extend(rest);
+    }
+    Value::Object(out)
+}
+
+fn object_text(props: &[(&'static str, Shape)], required: &[&str]) -> String {
+    let fields: Vec<String> = props
+        .iter()
+        .map(|(name, shape)| {
+            let optional = if required.contains(name) { "" } else { "?" };
+            format!("{name}{optional}: {}", shape.type_text())
+        })
+        .collect();
+    if fields.is_empty() {
+        "{}".into()
+    } else {
+        format!("{{ {} }}", fields.join("; "))
     }
 }
 
@@ -90,6 +124,34 @@ impl Shape {
                 "properties": properties(props),
                 "additionalProperties": false,
             }),
+            Shape::Described(text, inner) => first("description", Value::from(*text), inner),
+            Shape::Defaulted(value, inner) => first("default", value.clone(), inner),
+        }
+    }
+
+    /// The shape as a TypeScript type, as the registry's `search` shows inputs.
+    fn type_text(&self) -> String {
+        match self {
+            Shape::Str => "string".into(),
+            Shape::Num => "number".into(),
+            Shape::Bool => "boolean".into(),
+            Shape::Nullable(inner) => format!("{} | null", inner.type_text()),
+            Shape::Enum(values, _) => values
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Shape::Array(items) => match **items {
+                Shape::Nullable(_) | Shape::NumOrStr | Shape::Enum(..) => {
+                    format!("({})[]", items.type_text())
+                }
+                _ => format!("{}[]", items.type_text()),
+            },
+            Shape::Record => "Record<string, unknown>".into(),
+            Shape::StringRecord => "Record<string, string>".into(),
+            Shape::NumOrStr => "number | string".into(),
+            Shape::Object(props) => object_text(props, &[]),
+            Shape::Described(_, inner) | Shape::Defaulted(_, inner) => inner.type_text(),
         }
     }
 
@@ -98,7 +160,10 @@ impl Shape {
     fn check(&self, value: Option<&Value>, path: &str, issues: &mut Vec<String>) -> Value {
         match (self, value) {
             (Shape::Nullable(_), Some(Value::Null)) => Value::Null,
-            (Shape::Nullable(inner), _) => inner.check(value, path, issues),
+            (
+                Shape::Nullable(inner) | Shape::Described(_, inner) | Shape::Defaulted(_, inner),
+                _,
+            ) => inner.check(value, path, issues),
             (Shape::Str, Some(v @ Value::String(_)))
             | (Shape::Num, Some(v @ Value::Number(_)))
             | (Shape::Bool, Some(v @ Value::Bool(_)))
@@ -163,7 +228,9 @@ impl Shape {
             Shape::Array(_) => "array",
             Shape::Record | Shape::StringRecord => "record",
             Shape::Object(_) => "object",
-            Shape::Nullable(inner) => inner.type_name(),
+            Shape::Nullable(inner) | Shape::Described(_, inner) | Shape::Defaulted(_, inner) => {
+                inner.type_name()
+            }
             Shape::NumOrStr => "number",
         }
     }

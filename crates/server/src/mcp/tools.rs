@@ -19,6 +19,8 @@ mod trigger_flow;
 pub struct Ctx<'a> {
     pub state: &'a AppState,
     pub acc: &'a Accountability,
+    /// The registry listing (`?tool_mode=registry`) instead of the default one.
+    pub registry: bool,
 }
 
 /// A tool's failure as the model reads it: `[{"error": message, "code": code}]`.
@@ -62,7 +64,7 @@ pub type Outcome = Result<Option<Value>, ToolError>;
 
 /// The tools, in the order Directus lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tool {
+pub enum Tool {
     SystemPrompt,
     Flows,
     TriggerFlow,
@@ -77,7 +79,7 @@ const TOOLS: &[Tool] = &[
 ];
 
 impl Tool {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Tool::SystemPrompt => "system-prompt",
             Tool::Flows => "flows",
@@ -92,7 +94,7 @@ impl Tool {
         matches!(self, Tool::Flows | Tool::Operations)
     }
 
-    fn description(self) -> &'static str {
+    pub fn description(self) -> &'static str {
         match self {
             Tool::SystemPrompt => system_prompt::DESCRIPTION,
             Tool::Flows => include_str!("descriptions/flows.md"),
@@ -114,7 +116,7 @@ impl Tool {
         ToolAnnotations::from_raw(Some(title.to_string()), None, destructive, None, None)
     }
 
-    fn input(self) -> schema::Input {
+    pub fn input(self) -> schema::Input {
         match self {
             Tool::SystemPrompt => schema::Input {
                 properties: Vec::new(),
@@ -126,6 +128,8 @@ impl Tool {
         }
     }
 
+    /// Whether the caller sees the tool: admin-only tools are hidden from other users, and
+    /// `system-prompt` from everyone while it is switched off.
     fn visible(self, ctx: &Ctx<'_>) -> bool {
         match self {
             Tool::SystemPrompt => ctx.state.mcp.system_prompt_enabled,
@@ -167,27 +171,52 @@ pub fn list(ctx: &Ctx<'_>) -> Vec<ToolInfo> {
 /// `tools/call`: the result object, an error envelope included (tool failures are results
 /// the model reads, not JSON-RPC errors).
 pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> CallToolResult {
-    let tool = TOOLS
-        .iter()
-        .copied()
-        .find(|tool| tool.name() == name && (*tool != Tool::SystemPrompt || tool.visible(ctx)));
-    let Some(tool) = tool else {
+    let Some(tool) = Tool::named(name).filter(|t| *t != Tool::SystemPrompt || t.visible(ctx))
+    else {
         return failure(ToolError::payload(format!(
             "\"{name}\" doesn't exist in the toolset"
         )));
     };
-    if tool.admin_only() && !ctx.acc.admin {
+    if !tool.visible(ctx) {
         return failure(ToolError {
             message: "You must be an admin to access this tool".to_string(),
             code: Some("FORBIDDEN".to_string()),
         });
     }
+    let (outcome, url) = run(ctx, tool, arguments).await;
+    match outcome {
+        Ok(data) => envelope(data.map(|data| ("raw", data)), url),
+        Err(err) => failure(err),
+    }
+}
+
+impl Tool {
+    pub fn named(name: &str) -> Option<Tool> {
+        TOOLS.iter().copied().find(|tool| tool.name() == name)
+    }
+}
+
+/// The tools this caller may see and use, in order.
+pub fn visible(ctx: &Ctx<'_>) -> Vec<Tool> {
+    TOOLS.iter().copied().filter(|t| t.visible(ctx)).collect()
+}
+
+/// Runs a tool the caller may use: its input checked, its data, and the flow's page when
+/// there is one.
+pub async fn run(
+    ctx: &Ctx<'_>,
+    tool: Tool,
+    arguments: Option<&Value>,
+) -> (Outcome, Option<String>) {
     if tool == Tool::SystemPrompt {
         // It takes no input; whatever the client sent is ignored.
-        return envelope(system_prompt::run(ctx), None);
+        return (system_prompt::run(ctx), None);
     }
     let Some(Value::Object(args)) = arguments else {
-        return failure(ToolError::payload("\"arguments\" must be an object"));
+        return (
+            Err(ToolError::payload("\"arguments\" must be an object")),
+            None,
+        );
     };
     let args = coerce(args.clone());
     let outcome = match tool {
@@ -200,7 +229,7 @@ pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> CallT
         (Ok(Some(data)), Tool::Flows) => flows::url(&ctx.state.mcp.public_url, data),
         _ => None,
     };
-    envelope(outcome, url)
+    (outcome, url)
 }
 
 /// Models often send objects as JSON text; those are parsed before validation, and text
@@ -232,22 +261,27 @@ pub fn validate(
     }
 }
 
-/// The legacy envelope: `{"raw": data, "url"?: link}` as the text of one item, nothing
-/// when there is no data, or the error list with `isError`.
-fn envelope(outcome: Outcome, url: Option<String>) -> CallToolResult {
-    match outcome {
-        Ok(None) | Ok(Some(Value::Null)) => result(Vec::new(), None),
-        Ok(Some(data)) => {
+/// A success: `{<key>: data, "url"?: link}` as the text of one item (`raw` in the default
+/// listing, `data` in the registry), or no item at all when there is no data.
+pub fn envelope(data: Option<(&str, Value)>, url: Option<String>) -> CallToolResult {
+    match data {
+        None | Some((_, Value::Null)) => result(Vec::new(), None),
+        Some((key, data)) => {
             let mut body = Map::new();
-            body.insert("raw".into(), data);
+            body.insert(key.into(), data);
             if let Some(url) = url {
                 body.insert("url".into(), Value::from(url));
             }
             let text = Value::Object(body).to_string();
             result(vec![ContentBlock::text(text)], None)
         }
-        Err(err) => failure(err),
     }
+}
+
+/// The error list `[entry]` as the text of one item, with `isError`.
+pub fn error_result(entry: Map<String, Value>) -> CallToolResult {
+    let text = Value::Array(vec![Value::Object(entry)]).to_string();
+    result(vec![ContentBlock::text(text)], Some(true))
 }
 
 fn failure(err: ToolError) -> CallToolResult {
@@ -256,8 +290,7 @@ fn failure(err: ToolError) -> CallToolResult {
     if let Some(code) = err.code {
         entry.insert("code".into(), Value::from(code));
     }
-    let text = Value::Array(vec![Value::Object(entry)]).to_string();
-    result(vec![ContentBlock::text(text)], Some(true))
+    error_result(entry)
 }
 
 /// A result as Directus words it: no `isError` on success, and no `resultType` (a field of
