@@ -462,10 +462,22 @@ mcp_test!(
         );
         admin.cancel().await.expect("close");
 
-        // Someone who is not an administrator may call `trigger-flow`, and gets what
-        // `POST /flows/trigger/:id` answers them.
-        app.create_user("user@example.com", USER_TOKEN, false).await;
-        let before = state(&app).await;
+        // Someone who is not an administrator runs it too, when they may read what they run it
+        // on, and gets what `POST /flows/trigger/:id` answers them.
+        let role = app.create_role("Editors", false).await;
+        app.create_user_in("editor@example.com", USER_TOKEN, &role)
+            .await;
+        let grant = json!({"role": role, "collection": "directus_flows", "action": "read",
+            "permissions": {}, "fields": ["*"]});
+        let reply = app
+            .send(
+                "POST",
+                "/permissions",
+                Some(&grant.to_string()),
+                Some(ADMIN_TOKEN),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
         let user = client(&base, USER_TOKEN).await;
         let body = json!({"collection": "directus_flows", "name": "Ada"});
         let rest = app
@@ -476,14 +488,21 @@ mcp_test!(
                 Some(USER_TOKEN),
             )
             .await;
-        assert_eq!(rest.status, 403, "{}", rest.text);
+        assert_eq!(rest.status, 200, "{}", rest.text);
+        assert_eq!(rest.json(), json!({"loud": "Ada!"}));
         assert_eq!(
-            call(
+            ok(
                 &user,
                 "trigger-flow",
-                json!({"id": flow, "collection": "directus_flows", "data": {"name": "Ada"}})
+                json!({"id": flow, "collection": "directus_flows", "data": {"name": "Ada"}}),
             )
             .await,
+            json!({"raw": {"loud": "Ada!"}})
+        );
+        // Refused: a key they cannot read, a tool for administrators.
+        let before = state(&app).await;
+        assert_eq!(
+            call(&user, "trigger-flow", json!({"id": flow, "collection": "directus_flows", "keys": [MISSING], "data": {"name": "Ada"}})).await,
             forbidden_result()
         );
         assert_eq!(
