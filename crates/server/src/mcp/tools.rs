@@ -79,6 +79,11 @@ const TOOLS: &[Tool] = &[
 ];
 
 impl Tool {
+    /// The tool of that name, whether or not the caller may see it.
+    pub fn named(name: &str) -> Option<Tool> {
+        TOOLS.iter().copied().find(|tool| tool.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Tool::SystemPrompt => "system-prompt",
@@ -187,12 +192,6 @@ pub async fn call(ctx: &Ctx<'_>, name: &str, arguments: Option<&Value>) -> CallT
     match outcome {
         Ok(data) => envelope(data.map(|data| ("raw", data)), url),
         Err(err) => failure(err),
-    }
-}
-
-impl Tool {
-    pub fn named(name: &str) -> Option<Tool> {
-        TOOLS.iter().copied().find(|tool| tool.name() == name)
     }
 }
 
