@@ -134,6 +134,83 @@ async fn rpc(base: &str, body: Value) -> (u16, Value) {
     (status, serde_json::from_str(&text).expect("JSON reply"))
 }
 
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
+
+fn nullable(kind: &str) -> Value {
+    json!({"anyOf": [{"type": kind}, {"type": "null"}]})
+}
+
+fn record() -> Value {
+    json!({"type": "object", "propertyNames": {"type": "string"}, "additionalProperties": {}})
+}
+
+fn object(properties: Value) -> Value {
+    json!({"type": "object", "properties": properties, "additionalProperties": false})
+}
+
+/// spec/mcp.md §4.1, Query.
+fn query_schema() -> Value {
+    object(json!({
+        "fields": strings(),
+        "sort": strings(),
+        "filter": record(),
+        "limit": {"type": "number"},
+        "offset": {"type": "number"},
+        "page": {"type": "number"},
+        "search": {"type": "string"},
+        "deep": record(),
+        "alias": {"type": "object", "propertyNames": {"type": "string"}, "additionalProperties": {"type": "string"}},
+        "aggregate": object(json!({
+            "count": strings(), "sum": strings(), "avg": strings(), "min": strings(), "max": strings(),
+        })),
+        "backlink": {"type": "boolean"},
+        "version": {"type": "string"},
+        "versionRaw": {"type": "boolean"},
+        "export": {"type": "string"},
+        "groupBy": strings(),
+    }))
+}
+
+/// spec/mcp.md §4.1, Operation.
+fn operation_schema() -> Value {
+    object(json!({
+        "id": {"type": "string"},
+        "name": nullable("string"),
+        "key": {"type": "string"},
+        "type": {"type": "string"},
+        "position_x": {"type": "number"},
+        "position_y": {"type": "number"},
+        "options": record(),
+        "resolve": nullable("string"),
+        "reject": nullable("string"),
+        "flow": {"type": "string"},
+        "date_created": {"type": "string"},
+        "user_created": {"type": "string"},
+    }))
+}
+
+/// spec/mcp.md §4.1, Flow.
+fn flow_schema() -> Value {
+    object(json!({
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "icon": nullable("string"),
+        "color": nullable("string"),
+        "description": nullable("string"),
+        "status": {"type": "string", "enum": ["active", "inactive"]},
+        "trigger": {"type": "string", "enum": ["event", "schedule", "operation", "webhook", "manual"]},
+        "options": {"anyOf": [record(), {"type": "null"}]},
+        "operation": nullable("string"),
+        "operations": {"type": "array", "items": operation_schema()},
+        "date_created": {"type": "string"},
+        "user_created": {"type": "string"},
+        "accountability": {"type": "string", "enum": ["all", "activity"]},
+        "folder": nullable("string"),
+    }))
+}
+
 async fn admin_get(app: &TestApp, path: &str) -> e2e::Reply {
     app.send("GET", path, None, Some(ADMIN_TOKEN)).await
 }
@@ -203,7 +280,7 @@ mcp_test!(handshake_and_tool_list, enabled(), |app, base| async move {
     );
     let trigger = serde_json::to_value(&tools[2]).expect("json");
     assert_eq!(
-        trigger["inputSchema"],
+        trigger["inputSchema"].to_string(),
         json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
@@ -218,58 +295,46 @@ mcp_test!(handshake_and_tool_list, enabled(), |app, base| async move {
             "required": ["id", "collection"],
             "additionalProperties": false,
         })
+        .to_string()
     );
     assert_eq!(
         trigger["annotations"],
         json!({"title": "Directus - Trigger Flow"})
     );
-    let flows = serde_json::to_value(&tools[1]).expect("json");
-    assert_eq!(
-        flows["annotations"],
-        json!({"title": "Directus - Flows", "destructiveHint": true})
-    );
-    assert_eq!(
-        flows["inputSchema"]["properties"]["action"],
-        json!({"description": "The operation to perform", "type": "string", "enum": ["create", "read", "update", "delete"]})
-    );
-    assert_eq!(flows["inputSchema"]["required"], json!(["action"]));
-    let data = &flows["inputSchema"]["properties"]["data"];
-    let fields: Vec<&String> = data["properties"]
-        .as_object()
-        .expect("props")
-        .keys()
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "id",
-            "name",
-            "icon",
-            "color",
-            "description",
-            "status",
-            "trigger",
-            "options",
-            "operation",
-            "operations",
-            "date_created",
-            "user_created",
-            "accountability",
-            "folder"
-        ]
-    );
-    assert_eq!(
-        data["properties"]["status"],
-        json!({"type": "string", "enum": ["active", "inactive"]})
-    );
-    assert_eq!(
-        data["properties"]["icon"],
-        json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
-    );
+    // The whole schemas, key order included, as spec/mcp.md §4.1 lists them.
+    for (i, name, data) in [
+        (1, "flows", flow_schema()),
+        (3, "operations", operation_schema()),
+    ] {
+        let tool = serde_json::to_value(&tools[i]).expect("json");
+        assert_eq!(tool["name"], json!(name));
+        let want = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {
+                "action": {"description": "The operation to perform", "type": "string", "enum": ["create", "read", "update", "delete"]},
+                "query": query_schema(),
+                "data": data,
+                "key": {"type": "string"},
+            },
+            "required": ["action"],
+            "additionalProperties": false,
+        });
+        assert_eq!(tool["inputSchema"].to_string(), want.to_string(), "{name}");
+        let title = if name == "flows" {
+            "Directus - Flows"
+        } else {
+            "Directus - Operations"
+        };
+        assert_eq!(
+            tool["annotations"],
+            json!({"title": title, "destructiveHint": true})
+        );
+    }
     let system = serde_json::to_value(&tools[0]).expect("json");
     assert_eq!(
-        system["inputSchema"],
-        json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {}, "additionalProperties": false})
+        system["inputSchema"].to_string(),
+        r#"{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{},"additionalProperties":false}"#
     );
     admin.cancel().await.expect("close");
 
