@@ -181,6 +181,13 @@ impl Engine {
                 if let Err(reply) = manual_checks(&flow.options, &request) {
                     return reply;
                 }
+                if !request.accountability.admin
+                    && !self
+                        .may_read_selection(&request.body, &request.accountability)
+                        .await
+                {
+                    return forbidden();
+                }
                 true
             }
             _ => return forbidden(),
@@ -315,10 +322,48 @@ fn manual_checks(
     if !request.accountability.is_authenticated() {
         return Err(forbidden());
     }
-    // Non-admins need read access to the collection; flowline has no permission rows yet
-    // (they arrive with item permissions), so only admins may run manual flows for now.
-    if !request.accountability.admin {
-        return Err(forbidden());
-    }
+    // Non-admins also need to read what they run the flow on: see
+    // `Engine::may_read_selection`.
     Ok(())
+}
+
+impl Engine {
+    /// A non-admin may run a manual flow on a collection they may read, and only on items
+    /// they may read (Directus reads each key through the items service, as the caller).
+    async fn may_read_selection(&self, body: &Value, acc: &Accountability) -> bool {
+        let Some(collection) = body.get("collection").and_then(Value::as_str) else {
+            return false;
+        };
+        let items = self.items();
+        let Ok(grants) = items.grants(acc).await else {
+            return false;
+        };
+        if grants
+            .get(collection, domain::permissions::Action::Read)
+            .is_err()
+        {
+            return false;
+        }
+        let keys: Vec<String> = match body.get("keys") {
+            Some(Value::Array(keys)) => keys.iter().filter_map(domain::items::key_text).collect(),
+            _ => return true,
+        };
+        if keys.is_empty() {
+            return true;
+        }
+        let catalog = grants.readable(&items.catalog());
+        let Some(pk) = catalog.get(collection).map(|c| c.primary_key.to_string()) else {
+            return false;
+        };
+        let Ok(node) = domain::query::ReadNode::from_fields(&catalog, collection, &[pk]) else {
+            return false;
+        };
+        let mut wanted = keys.clone();
+        wanted.sort();
+        wanted.dedup();
+        match items.read_keys(acc, &node, &wanted).await {
+            Ok(rows) => rows.len() == wanted.len(),
+            Err(_) => false,
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub tokens: TokenStore,
     pub max_payload: usize,
     pub engine: engine::Engine,
+    /// The MCP endpoint's settings ([`AppState::with_mcp`]).
+    pub mcp: crate::mcp::McpConfig,
     /// On SQLite, the lock that makes this process the file's one server; released when the
     /// last clone of the state is dropped.
     _owner: Option<std::sync::Arc<std::fs::File>>,
@@ -74,8 +76,15 @@ impl AppState {
             plans: std::sync::Arc::default(),
             tokens,
             max_payload,
+            mcp: crate::mcp::McpConfig::default(),
             _owner: owner,
         })
+    }
+
+    /// The same state with these MCP settings.
+    pub fn with_mcp(mut self, mcp: crate::mcp::McpConfig) -> Self {
+        self.mcp = mcp;
+        self
     }
 }
 
@@ -138,11 +147,18 @@ async fn discard(mut body: axum::body::Body) {
 }
 
 pub fn router(state: AppState) -> Router {
+    // Switched off, `/mcp` is an unknown route, as in Directus with `MCP_ENABLED=false`.
+    let mcp = if state.mcp.enabled {
+        crate::mcp::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(crate::rest::routes(&state.items.catalog().system_only()))
         .merge(crate::trigger::routes())
         .merge(crate::flow_api::routes())
         .merge(crate::runs::routes())
+        .merge(mcp)
         .route("/graphql/system", get(graphql::get).post(graphql_post))
         .route("/server/ping", get(ping))
         .route("/server/health", get(health))

@@ -211,6 +211,44 @@ pub struct Config {
     /// Replaces the default message of `EMAIL_LIMIT_EXCEEDED`.
     #[arg(long, env = "RATE_LIMITER_EMAIL_FLOWS_ERROR_MESSAGE", global = true)]
     pub rate_limiter_email_flows_error_message: Option<String>,
+    /// The address the project is reached at; the MCP tools link to flows under it
+    /// (Directus's `PUBLIC_URL`, default `/`, which gives links relative to the host).
+    #[arg(long, env = "PUBLIC_URL", default_value = "/", global = true)]
+    pub public_url: String,
+    /// Serves the MCP endpoint `/mcp` (Directus's `MCP_ENABLED`); off, `/mcp` is an unknown
+    /// route. Directus also keeps a settings switch, off until an administrator turns it on;
+    /// flowline has no settings table, and every tool call needs a valid token anyway, so the
+    /// endpoint is on by default.
+    #[arg(
+        long,
+        env = "MCP_ENABLED",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub mcp_enabled: bool,
+    /// Lets the MCP tools delete flows and operations (Directus's `mcp_allow_deletes`
+    /// setting, off by default: a model should not delete by mistake).
+    #[arg(
+        long,
+        env = "MCP_ALLOW_DELETES",
+        default_value_t = false,
+        global = true
+    )]
+    pub mcp_allow_deletes: bool,
+    /// Offers the MCP `system-prompt` tool (Directus's `mcp_system_prompt_enabled`).
+    #[arg(
+        long,
+        env = "MCP_SYSTEM_PROMPT_ENABLED",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub mcp_system_prompt_enabled: bool,
+    /// The text the `system-prompt` tool returns instead of the built-in guidance
+    /// (Directus's `mcp_system_prompt`).
+    #[arg(long, env = "MCP_SYSTEM_PROMPT", global = true)]
+    pub mcp_system_prompt: Option<String>,
 }
 
 impl Config {
@@ -265,6 +303,19 @@ impl Config {
                     }),
             },
         })
+    }
+}
+
+impl Config {
+    /// The settings of the MCP endpoint.
+    pub fn mcp(&self) -> crate::mcp::McpConfig {
+        crate::mcp::McpConfig {
+            enabled: self.mcp_enabled,
+            allow_deletes: self.mcp_allow_deletes,
+            system_prompt_enabled: self.mcp_system_prompt_enabled,
+            system_prompt: self.mcp_system_prompt.clone().filter(|p| !p.is_empty()),
+            public_url: self.public_url.clone(),
+        }
     }
 }
 

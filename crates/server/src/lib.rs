@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod flow_api;
 pub mod graphql;
+pub mod mcp;
 pub mod openapi;
 pub mod rest;
 pub mod runs;

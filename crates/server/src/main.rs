@@ -88,7 +88,9 @@ async fn serve() -> anyhow::Result<()> {
         );
     }
     let engine_config = config.engine().map_err(anyhow::Error::msg)?;
-    let state = AppState::owning(database, owner, config.max_payload_size, engine_config).await?;
+    let state = AppState::owning(database, owner, config.max_payload_size, engine_config)
+        .await?
+        .with_mcp(config.mcp());
     let engine = state.engine.clone();
     let addr = format!("{}:{}", config.host, config.port);
     let listener = tokio::net::TcpListener::bind(&addr)

@@ -100,7 +100,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
     }
 }
 
-async fn caller(
+/// The request's caller, with the address, agent and origin flows see in `$accountability`.
+pub(crate) async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,

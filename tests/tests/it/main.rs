@@ -35,6 +35,7 @@ mod graphql_validation;
 mod graphql_write;
 mod hostile;
 mod items_rest;
+mod mcp;
 mod openapi;
 mod permissions;
 mod replicas;
