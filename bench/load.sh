@@ -172,10 +172,12 @@ psql_run() {
   fi
 }
 
+# A port below Linux's ephemeral range (32768 and up), where the local ends of outgoing
+# connections (wrk's, the server's own to PostgreSQL) would otherwise collide with it.
 free_port() {
   local port
   for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   return 1
@@ -186,25 +188,39 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Starts the server on $1 (a DATABASE_URL); sets server_pid, base, db_url, workers (its
 # FLOW_RUNS_CONCURRENCY) and startup_ms (from the spawn until /server/ping answers).
 start_server() {
-  local url="$1" log="$2" port started
-  port="$(free_port)" || { say "no free port"; return 1; }
-  base="http://127.0.0.1:$port"
+  local url="$1" log="$2" port started attempt mark
   db_url="$url"
   workers="${FLOW_RUNS_CONCURRENCY:-512}"
-  started="$(now_ms)"
-  DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" ADMIN_TOKEN="$token" LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
-    "$bin" >>"$log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 12000); do
-    if curl -sf -o /dev/null --max-time 1 "$base/server/ping"; then
-      startup_ms=$(($(now_ms) - started))
-      return 0
+  # A port found free can still be taken before the server binds it: then another one.
+  for attempt in 1 2 3; do
+    port="$(free_port)" || { say "no free port"; return 1; }
+    base="http://127.0.0.1:$port"
+    mark="$(wc -l <"$log" 2>/dev/null || echo 0)"
+    started="$(now_ms)"
+    DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" ADMIN_TOKEN="$token" LOG_LEVEL="${BENCH_LOG_LEVEL:-info}" \
+      "$bin" >>"$log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 12000); do
+      if curl -sf -o /dev/null --max-time 1 "$base/server/ping"; then
+        startup_ms=$(($(now_ms) - started))
+        return 0
+      fi
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.005
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+      say "the server did not answer within two minutes"
+      return 1
     fi
-    kill -0 "$server_pid" 2>/dev/null || { say "the server exited; its log:"; tail -20 "$log" >&2; server_pid=""; return 1; }
-    sleep 0.005
+    server_pid=""
+    if [ "$attempt" -lt 3 ] && tail -n +"$((mark + 1))" "$log" | grep -q "Address already in use"; then
+      say "port $port was taken meanwhile; trying another"
+      continue
+    fi
+    say "the server exited; its log:"
+    tail -n +"$((mark + 1))" "$log" | tail -20 >&2
+    return 1
   done
-  say "the server did not answer within two minutes"
-  return 1
 }
 
 rss_kib() { local k v _; while read -r k v _; do [ "$k" = VmRSS: ] && { echo "$v"; return; }; done <"/proc/$1/status"; echo 0; }

@@ -1,7 +1,7 @@
 //! `schema.graphql` is exactly the served SDL, and it carries every type, field, argument and
 //! type string of the Directus reference in `../shared/reference/` that flowline must match.
 //!
-//! `UPDATE_SCHEMA=1 cargo test -p e2e --test schema_sdl` rewrites `schema.graphql`.
+//! `UPDATE_SCHEMA=1 cargo test -p e2e --test it schema_sdl` rewrites `schema.graphql`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ fn schema_graphql_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == served,
-        "schema.graphql is stale: run `UPDATE_SCHEMA=1 cargo test -p e2e --test schema_sdl` (or `flowline schema > schema.graphql`)"
+        "schema.graphql is stale: run `UPDATE_SCHEMA=1 cargo test -p e2e --test it schema_sdl` (or `flowline schema > schema.graphql`)"
     );
 }
 
