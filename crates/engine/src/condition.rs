@@ -157,7 +157,6 @@ enum Js {
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 const MAX_TIME: f64 = 8.64e15;
-const DAY_MS: f64 = 86_400_000.0;
 
 impl Js {
     fn from_json(v: &Value) -> Js {
@@ -574,100 +573,6 @@ fn date_limit(v: Option<&Js>) -> Option<Lim> {
     }
 }
 
-/// date-fns `addDays` (and `addWeeks` with `amount * 7`): `setDate(getDate() + amount)`, truncated.
-fn add_days(ms: f64, amount: f64) -> Option<f64> {
-    let dt = DateTime::<Utc>::from_timestamp_millis(ms as i64)?;
-    let dom = f64::from(dt.day());
-    let shift = (dom + amount).trunc() - dom;
-    time_clip(ms + shift * DAY_MS)
-}
-
-/// date-fns `addMonths` (and `addYears` with `amount * 12`): the day is kept, or clamped to the target month's end.
-fn add_months(ms: f64, amount: f64) -> Option<f64> {
-    let dt = DateTime::<Utc>::from_timestamp_millis(ms as i64)?;
-    let total = (f64::from(dt.month0()) + amount + 1.0).trunc();
-    if !total.is_finite() || total.abs() > 1e7 {
-        return None;
-    }
-    let total = total as i64 - 1;
-    let year = i64::from(dt.year()) + total.div_euclid(12);
-    let month = (total.rem_euclid(12) + 1) as u32;
-    let year = i32::try_from(year).ok()?;
-    let day = dt.day().min(days_in_month(year, month));
-    let t = dt.time();
-    let sub_ms = f64::from(t.nanosecond() / 1_000_000);
-    time_clip(ymd_hms_ms(
-        year,
-        month,
-        day,
-        t.hour(),
-        t.minute(),
-        t.second(),
-        sub_ms,
-    )?)
-}
-
-/// `adjustDate(new Date(), adjustment)` from `$NOW(<adjustment>)`; `None` is Directus's `undefined`.
-fn adjust_date(now: f64, adjustment: &str) -> Option<f64> {
-    let (subtract, rest) = if let Some(r) = adjustment.strip_prefix('-') {
-        (true, r)
-    } else if let Some(r) = adjustment.strip_prefix('+') {
-        (false, r)
-    } else {
-        (false, adjustment)
-    };
-    // /^(-?(?:\d+)?\.?\d+) *(unit)?$/i
-    let b = rest.as_bytes();
-    let mut i = 0;
-    if b.first() == Some(&b'-') {
-        i += 1;
-    }
-    let s1 = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let d1 = i - s1;
-    let dot = i < b.len() && b[i] == b'.';
-    if dot {
-        i += 1;
-    }
-    let s2 = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let d2 = i - s2;
-    if !((dot && d2 > 0) || (!dot && d1 > 0)) {
-        return None;
-    }
-    let amount: f64 = rest.get(..i)?.parse().ok()?;
-    let unit = rest.get(i..)?.trim_start_matches(' ').to_ascii_lowercase();
-    let amount = if subtract { -amount } else { amount };
-    match unit.as_str() {
-        "years" | "year" | "yrs" | "yr" | "y" => add_months(now, amount * 12.0),
-        "months" | "month" | "mth" | "mo" => add_months(now, amount),
-        "weeks" | "week" | "w" => add_days(now, amount * 7.0),
-        "" | "days" | "day" | "d" => add_days(now, amount),
-        "hours" | "hour" | "hrs" | "hr" | "h" => time_clip(now + amount * 3_600_000.0),
-        "minutes" | "minute" | "mins" | "min" | "m" => time_clip(now + amount * 60_000.0),
-        "seconds" | "second" | "secs" | "sec" | "s" => time_clip(now + amount * 1000.0),
-        "milliseconds" | "millisecond" | "msecs" | "msec" | "ms" => time_clip(now + amount),
-        _ => None,
-    }
-}
-
-/// The capture of `/\(([^)]+)\)/`.
-fn between_parens(s: &str) -> Option<&str> {
-    for (i, _) in s.match_indices('(') {
-        let rest = &s[i + 1..];
-        if let Some(j) = rest.find(')')
-            && j > 0
-        {
-            return Some(&rest[..j]);
-        }
-    }
-    None
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // parseFilter.
 // ---------------------------------------------------------------------------------------------------------------
@@ -767,16 +672,9 @@ fn dynamic(v: &Js, ctx: &Ctx) -> Js {
     let Js::Str(s) = v else {
         return v.clone();
     };
-    if s.starts_with("$NOW") {
-        if s.contains('(') && s.contains(')') {
-            return match between_parens(s) {
-                None => Js::Date(ctx.now),
-                Some(adjustment) => {
-                    adjust_date(ctx.now, adjustment).map_or(Js::Undefined, Js::Date)
-                }
-            };
-        }
-        return Js::Date(ctx.now);
+    let now = DateTime::<Utc>::from_timestamp_millis(ctx.now as i64).unwrap_or_default();
+    if let Some(at) = js::date::now_variable(s, now) {
+        return at.map_or(Js::Undefined, |t| Js::Date(t.timestamp_millis() as f64));
     }
     let from_accountability = |name: &str, key: &str| -> Js {
         if s != name {
@@ -916,7 +814,7 @@ fn collect_functions(filter: &Js, parent: Option<&str>, out: &mut Vec<FnCall>) {
         }
         if key.contains('(') && key.contains(')') {
             let name = key.split('(').next().unwrap_or_default();
-            let Some(field) = between_parens(key) else {
+            let Some(field) = js::text::parenthesised(key) else {
                 continue;
             };
             if name.is_empty() {
@@ -3399,6 +3297,12 @@ mod tests {
             ),
             "Cannot call allow/valid/invalid with undefined"
         );
+    }
+
+    /// The shared `$NOW(...)` arithmetic on a time in milliseconds.
+    fn adjust_date(now: f64, adjustment: &str) -> Option<f64> {
+        let now = DateTime::<Utc>::from_timestamp_millis(now as i64)?;
+        js::date::adjust_date(now, adjustment).map(|t| t.timestamp_millis() as f64)
     }
 
     #[test]

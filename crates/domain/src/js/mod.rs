@@ -2,11 +2,13 @@
 //! filters all call this module, so one value prints, trims, coerces and orders the same way
 //! wherever flowline meets it.
 //!
+//! - [`date`]: `$NOW` and `$NOW(<±n unit>)` with date-fns arithmetic.
 //! - [`number`]: `Number::toString` (through `ryu-js`) and `Number(string)`.
 //! - [`text`]: the ECMAScript whitespace set (`\s`, `String.prototype.trim`).
 //! - [`keys`]: array-index property keys and the key order `Object.keys` gives.
 //! - [`truthy`]: `!!x` on a JSON value.
 
+pub mod date;
 pub mod keys;
 pub mod number;
 pub mod text;

@@ -24,6 +24,20 @@ pub fn trim(s: &str) -> &str {
     s.trim_matches(is_whitespace)
 }
 
+/// The first non-empty parenthesised group, as `/\(([^)]+)\)/` captures it: the adjustment of
+/// `$NOW(...)` and the field of a `fn(field)` filter key.
+pub fn parenthesised(s: &str) -> Option<&str> {
+    for (i, _) in s.match_indices('(') {
+        let rest = &s[i + 1..];
+        if let Some(j) = rest.find(')')
+            && j > 0
+        {
+            return Some(&rest[..j]);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +50,13 @@ mod tests {
         assert!(!is_whitespace('\u{200b}'));
         assert_eq!(trim("\u{feff} \t x \u{2028}"), "x");
         assert_eq!(trim("\u{85}x\u{85}"), "\u{85}x\u{85}");
+    }
+
+    #[test]
+    fn first_non_empty_group() {
+        assert_eq!(parenthesised("$NOW(-1 day)"), Some("-1 day"));
+        assert_eq!(parenthesised("f()(x)"), Some("x"));
+        assert_eq!(parenthesised("year(date)"), Some("date"));
+        assert_eq!(parenthesised("f(("), None);
     }
 }
