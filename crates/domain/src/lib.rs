@@ -11,6 +11,7 @@ mod flow_graph;
 pub mod hooks;
 pub mod introspect;
 pub mod items;
+pub mod js;
 pub mod json_text;
 pub mod params;
 pub mod permissions;

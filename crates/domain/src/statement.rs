@@ -3,13 +3,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{Duration, Months, Utc};
+use chrono::Utc;
 use sea_orm::DbBackend;
 use serde_json::Value;
 
 use crate::accountability::Accountability;
 use crate::catalog::{Catalog, Collection, Field};
 use crate::error::{Error, Result};
+use crate::js;
 use crate::sql::format_timestamp;
 
 pub struct Scope<'a> {
@@ -84,7 +85,7 @@ impl<'a> Scope<'a> {
             .ok_or_else(|| Error::unknown_field(name, coll.name, "root"))
     }
 
-    /// Replaces Directus's dynamic variables (`$NOW`, `$NOW(-1 day)`, `$CURRENT_USER`,
+    /// Replaces Directus's dynamic variables (`$NOW`, `$NOW(-1 day)` as [`js::date`] reads it, `$CURRENT_USER`,
     /// `$CURRENT_ROLE`, `$CURRENT_ROLES`) in a filter operand.
     pub fn resolve_variables(&self, operand: &Value) -> Value {
         match operand {
@@ -102,52 +103,21 @@ impl<'a> Scope<'a> {
             "$CURRENT_USER" => return Some(acc.user.clone().map_or(Value::Null, Value::from)),
             "$CURRENT_ROLE" => return Some(acc.role.clone().map_or(Value::Null, Value::from)),
             "$CURRENT_ROLES" => return Some(Value::from(acc.roles.clone())),
-            "$NOW" => return Some(Value::from(format_timestamp(Utc::now()))),
             _ => {}
         }
-        let adjust = text.strip_prefix("$NOW(")?.strip_suffix(')')?;
-        now_adjusted(adjust).map(|ts| Value::from(format_timestamp(ts)))
-    }
-}
-
-/// `$NOW(-1 day)`, `$NOW(+2 hours)`, `$NOW(3)` (days when the unit is missing).
-fn now_adjusted(adjust: &str) -> Option<chrono::DateTime<Utc>> {
-    let adjust = adjust.trim();
-    let split = adjust
-        .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '+' || c == ' '))
-        .unwrap_or(adjust.len());
-    let amount: i64 = adjust[..split].replace(' ', "").parse().ok()?;
-    let unit = adjust[split..].trim().to_ascii_lowercase();
-    let now = Utc::now();
-    let unit = if unit.len() > 2 {
-        unit.trim_end_matches('s')
-    } else {
-        unit.as_str()
-    };
-    let months = |m: i64| -> Option<chrono::DateTime<Utc>> {
-        let abs = Months::new(u32::try_from(m.unsigned_abs()).ok()?);
-        if m >= 0 {
-            now.checked_add_months(abs)
-        } else {
-            now.checked_sub_months(abs)
-        }
-    };
-    match unit {
-        "m" | "min" | "minute" => now.checked_add_signed(Duration::try_minutes(amount)?),
-        "ms" | "millisecond" => now.checked_add_signed(Duration::try_milliseconds(amount)?),
-        "" | "d" | "day" => now.checked_add_signed(Duration::try_days(amount)?),
-        "h" | "hour" => now.checked_add_signed(Duration::try_hours(amount)?),
-        "s" | "second" | "sec" => now.checked_add_signed(Duration::try_seconds(amount)?),
-        "w" | "week" => now.checked_add_signed(Duration::try_weeks(amount)?),
-        "mo" | "month" => months(amount),
-        "y" | "year" => months(amount.checked_mul(12)?),
-        _ => None,
+        // An adjustment Directus cannot read leaves the operand as it was written.
+        let at = js::date::now_variable(text, Utc::now())??;
+        Some(Value::from(format_timestamp(at)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now_adjusted(adjust: &str) -> Option<chrono::DateTime<Utc>> {
+        js::date::adjust_date(Utc::now(), adjust)
+    }
 
     #[test]
     fn now_accepts_directus_adjustments() {
@@ -157,5 +127,34 @@ mod tests {
         assert!(now_adjusted("+2 hours").is_some());
         assert!(now_adjusted("3").is_some());
         assert!(now_adjusted("1 fortnight").is_none());
+    }
+
+    /// REST and GraphQL filters read `$NOW(...)` as the `condition` operation does: fractions
+    /// and every unit spelling Directus knows, and nothing Directus refuses.
+    #[test]
+    fn now_variables_match_the_condition_operation() {
+        let catalog = Catalog::system();
+        let acc = Accountability::default();
+        let scope = Scope::new(DbBackend::Sqlite, &catalog, &acc);
+        for text in [
+            "$NOW(1.5 hours)",
+            "$NOW(-2 yrs)",
+            "$NOW(1 mth)",
+            "$NOW(3 hrs)",
+            "$NOW",
+        ] {
+            let resolved = scope.resolve_variables(&Value::from(text));
+            assert!(
+                resolved.as_str().is_some_and(|s| s.ends_with('Z')),
+                "{text}: {resolved}"
+            );
+        }
+        // Directus refuses spaces around the adjustment; the operand stays as written.
+        for text in ["$NOW( 1 day)", "$NOW(1 dayss)", "$NOW(soon)"] {
+            assert_eq!(
+                scope.resolve_variables(&Value::from(text)),
+                Value::from(text)
+            );
+        }
     }
 }

@@ -46,6 +46,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use domain::js;
 use regex::Regex;
 use serde_json::{Map, Number, Value};
 
@@ -156,18 +157,6 @@ enum Js {
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 const MAX_TIME: f64 = 8.64e15;
-const DAY_MS: f64 = 86_400_000.0;
-
-/// `"0"`, `"1"`, ... as JavaScript orders them first among an object's keys.
-fn array_index(key: &str) -> Option<u32> {
-    if key.is_empty()
-        || (key.len() > 1 && key.starts_with('0'))
-        || !key.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    key.parse::<u32>().ok().filter(|i| *i < u32::MAX)
-}
 
 impl Js {
     fn from_json(v: &Value) -> Js {
@@ -177,24 +166,12 @@ impl Js {
             Value::Number(n) => Js::Num(n.as_f64().unwrap_or(f64::NAN)),
             Value::String(s) => Js::Str(s.clone()),
             Value::Array(a) => Js::Arr(a.iter().map(Js::from_json).collect()),
-            Value::Object(m) => {
-                let mut indexed: Vec<(u32, String, Js)> = Vec::new();
-                let mut rest: Vec<(String, Js)> = Vec::new();
-                for (k, v) in m {
-                    match array_index(k) {
-                        Some(i) => indexed.push((i, k.clone(), Js::from_json(v))),
-                        None => rest.push((k.clone(), Js::from_json(v))),
-                    }
-                }
-                indexed.sort_by_key(|e| e.0);
-                Js::Obj(
-                    indexed
-                        .into_iter()
-                        .map(|(_, k, v)| (k, v))
-                        .chain(rest)
-                        .collect(),
-                )
-            }
+            Value::Object(m) => Js::Obj(
+                js::key_order(m)
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), Js::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -220,7 +197,7 @@ impl Js {
         match self {
             Js::Undefined | Js::Null => false,
             Js::Bool(b) => *b,
-            Js::Num(n) => *n != 0.0 && !n.is_nan(),
+            Js::Num(n) => js::number::truthy(*n),
             Js::Str(s) => !s.is_empty(),
             Js::Arr(_) | Js::Obj(_) | Js::Date(_) => true,
         }
@@ -271,52 +248,13 @@ fn num_json(n: f64) -> Value {
     Number::from_f64(n).map_or(Value::Null, Value::Number)
 }
 
-/// `Number.prototype.toString()`.
-fn js_num_str(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let sci = format!("{:e}", x.abs());
-    let Some((mantissa, exp)) = sci.split_once('e') else {
-        return format!("{x}");
-    };
-    let Ok(exp) = exp.parse::<i32>() else {
-        return format!("{x}");
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    let n = exp + 1;
-    let body = if k <= n && n <= 21 {
-        format!("{digits}{}", "0".repeat((n - k) as usize))
-    } else if 0 < n && n <= 21 {
-        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
-    } else if -6 < n && n <= 0 {
-        format!("0.{}{digits}", "0".repeat((-n) as usize))
-    } else {
-        let e = n - 1;
-        let sign = if e >= 0 { '+' } else { '-' };
-        if k == 1 {
-            format!("{digits}e{sign}{}", e.abs())
-        } else {
-            format!("{}.{}e{sign}{}", &digits[..1], &digits[1..], e.abs())
-        }
-    };
-    if x < 0.0 { format!("-{body}") } else { body }
-}
-
 /// `String(x)`, except that a date gives its ISO string (JavaScript would give `Date.prototype.toString()`).
 fn js_to_string(v: &Js) -> String {
     match v {
         Js::Undefined => "undefined".into(),
         Js::Null => "null".into(),
         Js::Bool(b) => b.to_string(),
-        Js::Num(n) => js_num_str(*n),
+        Js::Num(n) => js::number_string(*n),
         Js::Str(s) => s.clone(),
         Js::Arr(a) => a
             .iter()
@@ -331,91 +269,6 @@ fn js_to_string(v: &Js) -> String {
     }
 }
 
-fn is_js_space(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// `[+-]? (digits [. digits?]? | . digits) ([eE] [+-]? digits)?`, the decimal literal of `Number()` and of Joi's
-/// number coercion.
-fn is_decimal_literal(t: &str) -> bool {
-    let b = t.as_bytes();
-    let mut i = 0;
-    if matches!(b.first(), Some(b'+' | b'-')) {
-        i += 1;
-    }
-    let int_start = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    let mut frac_digits = 0;
-    if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let s = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        frac_digits = i - s;
-    }
-    if int_digits == 0 && frac_digits == 0 {
-        return false;
-    }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let s = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == s {
-            return false;
-        }
-    }
-    i == b.len()
-}
-
-/// `Number(string)`.
-fn js_string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(is_js_space);
-    if t.is_empty() {
-        return 0.0;
-    }
-    match t {
-        "Infinity" | "+Infinity" => return f64::INFINITY,
-        "-Infinity" => return f64::NEG_INFINITY,
-        _ => {}
-    }
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(digits) = t.strip_prefix(prefix) {
-            if digits.is_empty() {
-                return f64::NAN;
-            }
-            let mut acc = 0.0f64;
-            for c in digits.chars() {
-                let Some(d) = c.to_digit(radix) else {
-                    return f64::NAN;
-                };
-                acc = acc * f64::from(radix) + f64::from(d);
-            }
-            return acc;
-        }
-    }
-    if is_decimal_literal(t) {
-        t.parse::<f64>().unwrap_or(f64::NAN)
-    } else {
-        f64::NAN
-    }
-}
-
 /// `Number(x)`.
 fn js_to_number(v: &Js) -> f64 {
     match v {
@@ -423,8 +276,8 @@ fn js_to_number(v: &Js) -> f64 {
         Js::Null => 0.0,
         Js::Bool(b) => f64::from(u8::from(*b)),
         Js::Num(n) => *n,
-        Js::Str(s) => js_string_to_number(s),
-        Js::Arr(_) => js_string_to_number(&js_to_string(v)),
+        Js::Str(s) => js::string_to_number(s),
+        Js::Arr(_) => js::string_to_number(&js_to_string(v)),
         Js::Date(ms) => *ms,
     }
 }
@@ -647,7 +500,7 @@ fn parse_slash_date(s: &str) -> Option<f64> {
 /// `new Date(string)` for a non-numeric string: ISO 8601, RFC 2822, or a slash date. Other formats V8's lenient
 /// parser would accept (month names without a weekday, ...) are not recognised.
 fn parse_date_string(s: &str) -> Option<f64> {
-    let t = s.trim_matches(is_js_space);
+    let t = js::trim(s);
     if let Some(ms) = parse_iso(t) {
         return Some(ms);
     }
@@ -663,7 +516,7 @@ fn coerce_date(v: &Js) -> Option<f64> {
         Js::Date(ms) => Some(*ms),
         Js::Num(n) => time_clip(*n),
         Js::Str(s) => {
-            if s.chars().all(is_js_space) {
+            if s.chars().all(js::is_whitespace) {
                 return None;
             }
             if is_plain_decimal(s) {
@@ -718,100 +571,6 @@ fn date_limit(v: Option<&Js>) -> Option<Lim> {
         Js::Null => Some(Lim::Ms(0.0)),
         _ => None,
     }
-}
-
-/// date-fns `addDays` (and `addWeeks` with `amount * 7`): `setDate(getDate() + amount)`, truncated.
-fn add_days(ms: f64, amount: f64) -> Option<f64> {
-    let dt = DateTime::<Utc>::from_timestamp_millis(ms as i64)?;
-    let dom = f64::from(dt.day());
-    let shift = (dom + amount).trunc() - dom;
-    time_clip(ms + shift * DAY_MS)
-}
-
-/// date-fns `addMonths` (and `addYears` with `amount * 12`): the day is kept, or clamped to the target month's end.
-fn add_months(ms: f64, amount: f64) -> Option<f64> {
-    let dt = DateTime::<Utc>::from_timestamp_millis(ms as i64)?;
-    let total = (f64::from(dt.month0()) + amount + 1.0).trunc();
-    if !total.is_finite() || total.abs() > 1e7 {
-        return None;
-    }
-    let total = total as i64 - 1;
-    let year = i64::from(dt.year()) + total.div_euclid(12);
-    let month = (total.rem_euclid(12) + 1) as u32;
-    let year = i32::try_from(year).ok()?;
-    let day = dt.day().min(days_in_month(year, month));
-    let t = dt.time();
-    let sub_ms = f64::from(t.nanosecond() / 1_000_000);
-    time_clip(ymd_hms_ms(
-        year,
-        month,
-        day,
-        t.hour(),
-        t.minute(),
-        t.second(),
-        sub_ms,
-    )?)
-}
-
-/// `adjustDate(new Date(), adjustment)` from `$NOW(<adjustment>)`; `None` is Directus's `undefined`.
-fn adjust_date(now: f64, adjustment: &str) -> Option<f64> {
-    let (subtract, rest) = if let Some(r) = adjustment.strip_prefix('-') {
-        (true, r)
-    } else if let Some(r) = adjustment.strip_prefix('+') {
-        (false, r)
-    } else {
-        (false, adjustment)
-    };
-    // /^(-?(?:\d+)?\.?\d+) *(unit)?$/i
-    let b = rest.as_bytes();
-    let mut i = 0;
-    if b.first() == Some(&b'-') {
-        i += 1;
-    }
-    let s1 = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let d1 = i - s1;
-    let dot = i < b.len() && b[i] == b'.';
-    if dot {
-        i += 1;
-    }
-    let s2 = i;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
-    let d2 = i - s2;
-    if !((dot && d2 > 0) || (!dot && d1 > 0)) {
-        return None;
-    }
-    let amount: f64 = rest.get(..i)?.parse().ok()?;
-    let unit = rest.get(i..)?.trim_start_matches(' ').to_ascii_lowercase();
-    let amount = if subtract { -amount } else { amount };
-    match unit.as_str() {
-        "years" | "year" | "yrs" | "yr" | "y" => add_months(now, amount * 12.0),
-        "months" | "month" | "mth" | "mo" => add_months(now, amount),
-        "weeks" | "week" | "w" => add_days(now, amount * 7.0),
-        "" | "days" | "day" | "d" => add_days(now, amount),
-        "hours" | "hour" | "hrs" | "hr" | "h" => time_clip(now + amount * 3_600_000.0),
-        "minutes" | "minute" | "mins" | "min" | "m" => time_clip(now + amount * 60_000.0),
-        "seconds" | "second" | "secs" | "sec" | "s" => time_clip(now + amount * 1000.0),
-        "milliseconds" | "millisecond" | "msecs" | "msec" | "ms" => time_clip(now + amount),
-        _ => None,
-    }
-}
-
-/// The capture of `/\(([^)]+)\)/`.
-fn between_parens(s: &str) -> Option<&str> {
-    for (i, _) in s.match_indices('(') {
-        let rest = &s[i + 1..];
-        if let Some(j) = rest.find(')')
-            && j > 0
-        {
-            return Some(&rest[..j]);
-        }
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -913,16 +672,9 @@ fn dynamic(v: &Js, ctx: &Ctx) -> Js {
     let Js::Str(s) = v else {
         return v.clone();
     };
-    if s.starts_with("$NOW") {
-        if s.contains('(') && s.contains(')') {
-            return match between_parens(s) {
-                None => Js::Date(ctx.now),
-                Some(adjustment) => {
-                    adjust_date(ctx.now, adjustment).map_or(Js::Undefined, Js::Date)
-                }
-            };
-        }
-        return Js::Date(ctx.now);
+    let now = DateTime::<Utc>::from_timestamp_millis(ctx.now as i64).unwrap_or_default();
+    if let Some(at) = js::date::now_variable(s, now) {
+        return at.map_or(Js::Undefined, |t| Js::Date(t.timestamp_millis() as f64));
     }
     let from_accountability = |name: &str, key: &str| -> Js {
         if s != name {
@@ -1062,7 +814,7 @@ fn collect_functions(filter: &Js, parent: Option<&str>, out: &mut Vec<FnCall>) {
         }
         if key.contains('(') && key.contains(')') {
             let name = key.split('(').next().unwrap_or_default();
-            let Some(field) = between_parens(key) else {
+            let Some(field) = js::text::parenthesised(key) else {
                 continue;
             };
             if name.is_empty() {
@@ -1516,7 +1268,7 @@ fn same_value_zero(a: &Js, b: &Js) -> bool {
 /// `false` have no twin.
 fn loose_values(compare: &Js) -> Vec<Js> {
     let twin = match compare {
-        Js::Num(n) => Some(Js::Str(js_num_str(*n))),
+        Js::Num(n) => Some(Js::Str(js::number_string(*n))),
         Js::Null | Js::Bool(_) => None,
         Js::Str(s) if s.is_empty() => None,
         other => {
@@ -1951,18 +1703,18 @@ fn coerce_number(v: &Js) -> Option<f64> {
     let n = match v {
         Js::Num(n) => *n,
         Js::Str(s) => {
-            let t = s.trim_matches(is_js_space);
-            if !is_decimal_literal(t) {
+            let t = js::trim(s);
+            if !js::number::is_decimal_literal(t) {
                 return None;
             }
             let n: f64 = t.parse().ok()?;
             let n = if n == 0.0 { 0.0 } else { n };
             if t.contains(['e', 'E']) {
-                if significant_digits(t) != significant_digits(&js_num_str(n)) {
+                if significant_digits(t) != significant_digits(&js::number_string(n)) {
                     return None;
                 }
             } else {
-                let shown = js_num_str(n);
+                let shown = js::number_string(n);
                 if !shown.contains('e') && shown != normalize_decimal(t) {
                     return None;
                 }
@@ -2147,7 +1899,7 @@ fn distinct_count(values: &[Js]) -> usize {
     let mut objects = 0;
     for v in values {
         let key = match v {
-            Js::Num(n) => Js::Str(js_num_str(*n)),
+            Js::Num(n) => Js::Str(js::number_string(*n)),
             Js::Obj(_) | Js::Arr(_) | Js::Date(_) => {
                 objects += 1;
                 continue;
@@ -3547,6 +3299,12 @@ mod tests {
         );
     }
 
+    /// The shared `$NOW(...)` arithmetic on a time in milliseconds.
+    fn adjust_date(now: f64, adjustment: &str) -> Option<f64> {
+        let now = DateTime::<Utc>::from_timestamp_millis(now as i64)?;
+        js::date::adjust_date(now, adjustment).map(|t| t.timestamp_millis() as f64)
+    }
+
     #[test]
     fn adjust_date_units() {
         let at = |iso: &str| parse_iso(iso).unwrap_or(f64::NAN);
@@ -3785,12 +3543,24 @@ mod tests {
             (0.000001, "0.000001"),
             (f64::NAN, "NaN"),
         ] {
-            assert_eq!(js_num_str(n), s);
+            assert_eq!(js::number_string(n), s);
         }
-        assert_eq!(js_string_to_number(" 0x1A "), 26.0);
-        assert_eq!(js_string_to_number(""), 0.0);
-        assert!(js_string_to_number("1_0").is_nan());
-        assert!(js_string_to_number("inf").is_nan());
+        assert_eq!(js::string_to_number(" 0x1A "), 26.0);
+        assert_eq!(js::string_to_number(""), 0.0);
+        assert!(js::string_to_number("1_0").is_nan());
+        assert!(js::string_to_number("inf").is_nan());
+    }
+
+    /// U+0085 is Unicode whitespace but not JavaScript's: Joi's `trim()` keeps it, so the text is
+    /// no number (the condition used to trim it away with Rust's `char::is_whitespace`).
+    #[test]
+    fn next_line_is_not_javascript_whitespace() {
+        assert_eq!(coerce_number(&Js::Str("\u{85}3".into())), None);
+        assert_eq!(
+            coerce_number(&Js::Str("\u{feff}3\u{2028}".into())),
+            Some(3.0)
+        );
+        assert!(js_to_number(&Js::Str("\u{85}3".into())).is_nan());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (operations-catalog.md §0, §3-6).
 
 use domain::items::Origin;
-use domain::{Accountability, ItemsService, params};
+use domain::{Accountability, ItemsService, js, params};
 use futures_util::future::BoxFuture;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
@@ -11,17 +11,6 @@ use serde_json::{Map, Value};
 
 use super::{OpContext, Operation, option_to_object};
 use crate::error::{DirectusError, Rejection};
-
-/// JavaScript truthiness, for options the handlers test with `!!x` or `if (!x)`.
-pub(crate) fn truthy(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(_) => true,
-    }
-}
 
 /// Directus's `toArray`: arrays stay, strings are split on commas, anything else is wrapped.
 pub(crate) fn to_array(value: &Value) -> Vec<Value> {
@@ -125,7 +114,7 @@ async fn collection(items: &ItemsService, options: &Value) -> Result<&'static st
 /// The items service as an operation writes through it.
 fn service(ctx: &OpContext<'_>, options: &Value) -> ItemsService {
     ctx.items().with_origin(Origin {
-        emit_events: truthy(options.get("emitEvents")),
+        emit_events: js::truthy(options.get("emitEvents")),
         depth: ctx.depth,
     })
 }
@@ -187,7 +176,7 @@ impl Operation for ItemCreate {
                 None => Value::Null,
                 Some(v) => option_to_object(v)?,
             };
-            if !truthy(Some(&payload)) {
+            if !js::truthy(Some(&payload)) {
                 return Ok(Value::Null);
             }
             let items = service(ctx, &options);
@@ -450,7 +439,7 @@ impl Operation for Notification {
                 .await?;
             let text = |name: &str| -> Value {
                 let value = options.get(name);
-                if truthy(value) {
+                if js::truthy(value) {
                     Value::from(super::option_to_string(value))
                 } else {
                     Value::Null
