@@ -17,6 +17,12 @@ pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<str>>, 
     })
 }
 
+/// Any value, `null` included, as given: `None` only when the key is absent (with
+/// `#[serde(default)]`), as JavaScript tells `undefined` from `null`.
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// `true` only for JSON `true`: Directus tests these flags for truth, and flowline never
 /// took `"true"` or `1` for one.
 pub(crate) fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
