@@ -2,26 +2,31 @@
 //! `options.input_fields` and `options.output_fields` (lists of field names, set through
 //! `/api/flows`). Without a non-empty list nothing is checked or filtered.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{DirectusError, Rejection};
+use crate::plan::{FlowPlan, OperationOptions, Trigger};
 
-/// The names a declaration lists; not a list, or a list without names, declares nothing.
-fn declared<'a>(options: &'a Map<String, Value>, key: &str) -> Vec<&'a str> {
-    match options.get(key) {
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+/// The declarations of a flow; only `operation` flows have any.
+pub(crate) fn of(flow: &FlowPlan) -> &OperationOptions {
+    static NONE: OperationOptions = OperationOptions {
+        input_fields: Vec::new(),
+        output_fields: Vec::new(),
+    };
+    match &flow.trigger {
+        Some(Trigger::Operation(declared)) => declared,
+        _ => &NONE,
     }
 }
 
 /// Checks a payload against `input_fields`: it must be an object holding every declared
 /// key. The first one missing rejects with Directus's `FAILED_VALIDATION` naming it.
-pub(crate) fn check_input(options: &Map<String, Value>, payload: &Value) -> Result<(), Rejection> {
-    let fields = declared(options, "input_fields");
+pub(crate) fn check_input(declared: &OperationOptions, payload: &Value) -> Result<(), Rejection> {
     let object = payload.as_object();
-    match fields
-        .into_iter()
-        .find(|field| !object.is_some_and(|obj| obj.contains_key(*field)))
+    match declared
+        .input_fields
+        .iter()
+        .find(|field| !object.is_some_and(|obj| obj.contains_key(&***field)))
     {
         None => Ok(()),
         Some(field) => {
@@ -30,7 +35,7 @@ pub(crate) fn check_input(options: &Map<String, Value>, payload: &Value) -> Resu
                 400,
                 format!("Validation failed for field \"{field}\". Value is required."),
             );
-            err.extensions.insert("field".into(), Value::from(field));
+            err.extensions.insert("field".into(), Value::from(&**field));
             err.extensions
                 .insert("path".into(), Value::Array(Vec::new()));
             err.extensions
@@ -41,11 +46,11 @@ pub(crate) fn check_input(options: &Map<String, Value>, payload: &Value) -> Resu
 }
 
 /// Keeps only the `output_fields` of an object a flow returns; other values pass as they are.
-pub(crate) fn filter_output(options: &Map<String, Value>, value: Value) -> Value {
-    let fields = declared(options, "output_fields");
+pub(crate) fn filter_output(declared: &OperationOptions, value: Value) -> Value {
+    let fields = &declared.output_fields;
     match value {
         Value::Object(mut obj) if !fields.is_empty() => {
-            obj.retain(|key, _| fields.contains(&key.as_str()));
+            obj.retain(|key, _| fields.iter().any(|field| **field == **key));
             Value::Object(obj)
         }
         other => other,
@@ -57,8 +62,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn options(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap_or_default()
+    fn options(value: Value) -> OperationOptions {
+        crate::options::parse(value)
     }
 
     #[test]

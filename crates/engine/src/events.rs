@@ -6,44 +6,17 @@ use domain::{Accountability, Mutation, MutationEvent};
 use serde_json::{Value, json};
 
 use crate::Engine;
-use crate::plan::FlowPlan;
+use crate::plan::{FlowPlan, Trigger, TriggerKind};
 use crate::runner::Start;
 
 pub use domain::hooks::item_event;
 
-fn list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The events an `event` flow listens to, when its `type` is `kind`.
-pub fn registered(flow: &FlowPlan, kind: &str) -> Vec<String> {
-    if flow.trigger.as_deref() != Some("event") || flow.option_str("type") != Some(kind) {
-        return Vec::new();
+pub fn registered<'a>(flow: &'a FlowPlan, kind: &str) -> &'a [String] {
+    match &flow.trigger {
+        Some(Trigger::Event(options)) if options.kind.as_deref() == Some(kind) => &options.events,
+        _ => &[],
     }
-    let collections = list(flow.options.get("collections"));
-    let mut names = Vec::new();
-    for scope in list(flow.options.get("scope")) {
-        match scope.strip_prefix("items.") {
-            Some(action @ ("create" | "update" | "delete")) => {
-                // Without collections, an items scope registers nothing, as in Directus.
-                names.extend(collections.iter().map(|c| item_event(c, action)));
-            }
-            _ => names.push(scope),
-        }
-    }
-    names
 }
 
 /// The meta each action run gets as `$trigger`, one per emitted event. Keys are numbers
@@ -159,7 +132,7 @@ impl Engine {
                         accountability: Some(m.accountability.clone()),
                         depth,
                     };
-                    domain::runs::enqueue(tx, &flow.id, "event", &start).await?;
+                    domain::runs::enqueue(tx, &flow.id, TriggerKind::Event.name(), &start).await?;
                 }
             }
         }
@@ -170,15 +143,14 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
 
     fn flow(options: Value) -> FlowPlan {
         FlowPlan {
             id: "f".into(),
             name: "n".into(),
-            trigger: Some("event".into()),
+            trigger: Some(Trigger::parse("event", options)),
             accountability: None,
-            options: options.as_object().cloned().unwrap_or_else(Map::new),
+            returns: None,
             root: None,
             ops: Vec::new(),
             retry: None,

@@ -107,7 +107,7 @@ impl Engine {
             trigger.insert("payload".into(), payload.clone());
             trigger.insert("event".into(), Value::from(event));
             trigger.extend(meta.clone());
-            let return_option = flow.option_str("return").map(str::to_string);
+            let return_option = flow.returns.clone();
             let run = runner::run(
                 self,
                 Box::new(Start {

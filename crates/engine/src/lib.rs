@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 mod filters;
 pub mod ops;
+mod options;
 pub mod plan;
 pub mod queue;
 mod redact;
@@ -430,15 +431,16 @@ impl Engine {
         };
         let Some(flow) = plan
             .flow(id)
-            .filter(|f| f.trigger.as_deref() == Some("operation"))
+            .filter(|f| f.kind() == Some(plan::TriggerKind::Operation))
         else {
             tracing::warn!(flow = %id, "trigger operation: no active flow with an operation trigger");
             return Ok(Value::Null);
         };
         // Declared inputs must all be in the payload; declared outputs filter the answer.
-        declared::check_input(&flow.options, &payload)?;
+        let declared = declared::of(&flow);
+        declared::check_input(declared, &payload)?;
         let declared_flow = flow.clone();
-        let return_option = flow.option_str("return").map(str::to_string);
+        let return_option = flow.returns.clone();
         let run = self
             .execute(Box::new(Start {
                 flow,
@@ -454,7 +456,7 @@ impl Engine {
             .select(return_option.as_deref())
             .map_err(|err| Rejection::error(err.to_string()))?
             .unwrap_or(Value::Null);
-        Ok(declared::filter_output(&declared_flow.options, value))
+        Ok(declared::filter_output(declared::of(&declared_flow), value))
     }
 }
 

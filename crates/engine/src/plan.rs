@@ -14,6 +14,10 @@ use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query as Sql};
 use serde_json::{Map, Value};
 
+use crate::options;
+pub use crate::options::{
+    EventOptions, ManualOptions, OperationOptions, ScheduleOptions, WebhookOptions,
+};
 pub use crate::row_id::RowId;
 
 /// One operation, ready to run.
@@ -144,15 +148,99 @@ fn normalised(value: Value) -> Value {
     }
 }
 
+/// The five kinds of trigger Directus knows (`TriggerType` in its types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TriggerKind {
+    Webhook,
+    Manual,
+    Schedule,
+    Event,
+    Operation,
+}
+
+impl TriggerKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "webhook" => TriggerKind::Webhook,
+            "manual" => TriggerKind::Manual,
+            "schedule" => TriggerKind::Schedule,
+            "event" => TriggerKind::Event,
+            "operation" => TriggerKind::Operation,
+            _ => return None,
+        })
+    }
+
+    /// The name stored in `directus_flows.trigger` and in run records.
+    pub fn name(self) -> &'static str {
+        match self {
+            TriggerKind::Webhook => "webhook",
+            TriggerKind::Manual => "manual",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::Event => "event",
+            TriggerKind::Operation => "operation",
+        }
+    }
+}
+
+/// A flow's trigger with its options, read once when the plan is built instead of by
+/// name on every request, tick or write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    Webhook(WebhookOptions),
+    Manual(ManualOptions),
+    Schedule(ScheduleOptions),
+    Event(EventOptions),
+    Operation(OperationOptions),
+    /// A name Directus does not know (the legacy `hook`, a typo): nothing starts such a
+    /// flow but `/operations/trigger/:id`, whose run record keeps the name.
+    Unknown(Box<str>),
+}
+
+impl Trigger {
+    /// The trigger named `name`, with `options` read for it.
+    pub fn parse(name: &str, options: Value) -> Self {
+        match TriggerKind::parse(name) {
+            Some(TriggerKind::Webhook) => Trigger::Webhook(options::parse(options)),
+            Some(TriggerKind::Manual) => Trigger::Manual(options::parse(options)),
+            Some(TriggerKind::Schedule) => Trigger::Schedule(options::parse(options)),
+            Some(TriggerKind::Event) => Trigger::Event(EventOptions::parse(options)),
+            Some(TriggerKind::Operation) => Trigger::Operation(options::parse(options)),
+            None => Trigger::Unknown(name.into()),
+        }
+    }
+
+    pub fn kind(&self) -> Option<TriggerKind> {
+        Some(match self {
+            Trigger::Webhook(_) => TriggerKind::Webhook,
+            Trigger::Manual(_) => TriggerKind::Manual,
+            Trigger::Schedule(_) => TriggerKind::Schedule,
+            Trigger::Event(_) => TriggerKind::Event,
+            Trigger::Operation(_) => TriggerKind::Operation,
+            Trigger::Unknown(_) => return None,
+        })
+    }
+
+    /// The stored name.
+    pub fn name(&self) -> &str {
+        match self {
+            Trigger::Unknown(name) => name,
+            known => known.kind().map_or("", TriggerKind::name),
+        }
+    }
+}
+
 /// One active flow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowPlan {
     pub id: String,
     pub name: String,
-    pub trigger: Option<String>,
+    /// `None` when the row has no trigger.
+    pub trigger: Option<Trigger>,
     pub accountability: Option<String>,
-    /// Trigger options; `null` in the database becomes `{}` (construct-flow-tree).
-    pub options: Map<String, Value>,
+    /// `options.return` when it is text: which chain value a run answers. Kept beside the
+    /// trigger because an operation can start any flow (`/operations/trigger/:id`), and
+    /// that run answers it too.
+    pub returns: Option<Box<str>>,
     pub root: Option<usize>,
     pub ops: Vec<OpPlan>,
     /// `options.retry`: how often a queued run tries a failed step.
@@ -160,15 +248,9 @@ pub struct FlowPlan {
 }
 
 impl FlowPlan {
-    pub fn option_str(&self, name: &str) -> Option<&str> {
-        self.options.get(name).and_then(Value::as_str)
-    }
-
-    pub fn option_bool(&self, name: &str) -> bool {
-        self.options
-            .get(name)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+    /// The trigger's kind; `None` without a trigger or for an unknown one.
+    pub fn kind(&self) -> Option<TriggerKind> {
+        self.trigger.as_ref().and_then(Trigger::kind)
     }
 
     /// The index of the operation with this id.
@@ -338,20 +420,22 @@ pub fn assemble(flow: FlowRow, ops: Vec<OpRow>) -> Result<FlowPlan, LoadError> {
             reject,
         })
         .collect();
-    let retry = domain::retry::RetryPolicy::parse(flow.options.get("retry")).unwrap_or_else(|err| {
+    let mut options = flow.options;
+    let retry = domain::retry::RetryPolicy::parse(options.get("retry")).unwrap_or_else(|err| {
         // Writes refuse such a policy; this one was written behind flowline's back.
         tracing::warn!(flow = %flow.id, %err, "the flow's retry option is invalid; failed steps are not retried");
         None
     });
+    let returns = match options.get_mut("return") {
+        Some(Value::String(text)) => Some(std::mem::take(text).into_boxed_str()),
+        _ => None,
+    };
     Ok(FlowPlan {
         id: flow.id,
         name: flow.name,
-        trigger: flow.trigger,
+        trigger: flow.trigger.map(|name| Trigger::parse(&name, options)),
         accountability: flow.accountability,
-        options: match flow.options {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
+        returns,
         root,
         ops,
         retry,
@@ -550,7 +634,44 @@ mod tests {
         assert_eq!(flow.root, Some(1));
         assert_eq!(flow.ops[1].resolve, Some(0));
         assert_eq!(flow.ops[0].options.value(), &json!({}));
-        assert!(flow.options.is_empty());
+        assert_eq!(
+            flow.trigger,
+            Some(Trigger::Webhook(WebhookOptions::default()))
+        );
+        assert_eq!(flow.returns, None);
+        Ok(())
+    }
+
+    #[test]
+    fn triggers_are_read_once_with_their_options() -> Result<(), LoadError> {
+        let row = json!({
+            "id": "f", "trigger": "manual",
+            "options": {"return": "$all", "collections": "a,b", "async": true}
+        });
+        let flow = build_flow(&row)?;
+        assert_eq!(flow.kind(), Some(TriggerKind::Manual));
+        assert_eq!(flow.returns.as_deref(), Some("$all"));
+        let Some(Trigger::Manual(options)) = &flow.trigger else {
+            panic!("a manual trigger: {:?}", flow.trigger);
+        };
+        assert_eq!(options.collections, ["a".into(), "b".into()]);
+        assert!(options.run_async && options.require_selection);
+        let legacy = build_flow(&json!({"id": "g", "trigger": "hook", "options": {"return": 1}}))?;
+        assert_eq!(legacy.kind(), None);
+        assert_eq!(legacy.trigger.as_ref().map(Trigger::name), Some("hook"));
+        assert_eq!(legacy.returns, None);
+        let none = build_flow(&json!({"id": "h"}))?;
+        assert_eq!(none.trigger, None);
+        for kind in [
+            TriggerKind::Webhook,
+            TriggerKind::Manual,
+            TriggerKind::Schedule,
+            TriggerKind::Event,
+            TriggerKind::Operation,
+        ] {
+            assert_eq!(TriggerKind::parse(kind.name()), Some(kind));
+            assert_eq!(Trigger::parse(kind.name(), Value::Null).name(), kind.name());
+        }
         Ok(())
     }
 

@@ -96,7 +96,11 @@ fn finished(
         .collect();
     domain::runs::Finished {
         flow: flow.id.clone(),
-        trigger: flow.trigger.clone().unwrap_or_default(),
+        trigger: flow
+            .trigger
+            .as_ref()
+            .map(|t| t.name().to_string())
+            .unwrap_or_default(),
         resolved: run.last_status != Some(Status::Reject),
         started_at: run.started_at,
         finished_at: ended,

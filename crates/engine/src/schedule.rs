@@ -20,7 +20,7 @@ use domain::schedule::Schedule;
 use serde_json::Value;
 
 use crate::Engine;
-use crate::plan::Plan;
+use crate::plan::{Plan, ScheduleOptions, Trigger, TriggerKind};
 
 /// The longest single sleep towards a tick.
 const MAX_NAP: Duration = Duration::from_secs(30);
@@ -65,10 +65,10 @@ impl Schedules {
         let mut wanted: HashMap<String, (String, Schedule)> = HashMap::new();
         if !self.stopped.load(Ordering::SeqCst) {
             for flow in plan.flows.values() {
-                if flow.trigger.as_deref() != Some("schedule") {
-                    continue;
-                }
-                let Some(cron) = flow.options.get("cron").and_then(Value::as_str) else {
+                let Some(Trigger::Schedule(ScheduleOptions {
+                    cron: Some(cron), ..
+                })) = &flow.trigger
+                else {
                     continue;
                 };
                 match domain::schedule::normalize(cron).and_then(|six| {
@@ -156,7 +156,7 @@ async fn tick_loop(flow_id: String, schedule: Schedule, engine: Weak<crate::Inne
         let plan = engine.current();
         let Some(flow) = plan
             .flow(&flow_id)
-            .filter(|f| f.trigger.as_deref() == Some("schedule"))
+            .filter(|f| f.kind() == Some(TriggerKind::Schedule))
         else {
             continue;
         };
@@ -188,7 +188,7 @@ async fn claim_and_queue(
             accountability: None,
             depth: 1,
         };
-        domain::runs::enqueue(&tx, &flow.id, "schedule", &start).await?;
+        domain::runs::enqueue(&tx, &flow.id, TriggerKind::Schedule.name(), &start).await?;
     }
     tx.commit().await?;
     Ok(won)

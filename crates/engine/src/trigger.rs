@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::Engine;
 use crate::error::{DirectusError, HttpError, Rejection};
+use crate::plan::{FlowPlan, ManualOptions, Trigger, TriggerKind, WebhookOptions};
 use crate::queue::QueueFull;
 use crate::runner::{Start, Status};
 
@@ -112,16 +113,14 @@ impl ResponseCache {
 
 /// The cache key: flow, caller, the global query parameters, and only the raw parameters
 /// named in `cacheQueryParams` (others share one cached answer, as in Directus).
-fn cache_key(flow: &crate::plan::FlowPlan, request: &TriggerRequest) -> String {
-    let listed: Vec<&str> = match flow.options.get("cacheQueryParams") {
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        Some(Value::String(s)) => s.split(',').map(str::trim).collect(),
-        _ => Vec::new(),
-    };
+fn cache_key(flow: &FlowPlan, options: &WebhookOptions, request: &TriggerRequest) -> String {
+    let listed = &options.cache_query_params;
     let mut parts = Map::new();
     if let Value::Object(query) = &request.query {
         for (name, value) in query {
-            if domain::params::KNOWN.contains(&name.as_str()) || listed.contains(&name.as_str()) {
+            if domain::params::KNOWN.contains(&name.as_str())
+                || listed.iter().any(|listed| **listed == **name)
+            {
                 parts.insert(name.clone(), value.clone());
             }
         }
@@ -141,12 +140,12 @@ impl Engine {
         let cacheable = match (self.config().cache_ttl, request.method.as_str()) {
             (Some(ttl), "GET") => {
                 let plan = self.plan().await;
-                plan.flow(id)
-                    .filter(|f| f.trigger.as_deref() == Some("webhook"))
-                    .filter(|f| {
-                        f.options.get("cacheEnabled").and_then(Value::as_bool) != Some(false)
-                    })
-                    .map(|f| (cache_key(&f, &request), ttl))
+                plan.flow(id).and_then(|f| match &f.trigger {
+                    Some(Trigger::Webhook(options)) if options.cache_enabled => {
+                        Some((cache_key(&f, options, &request), ttl))
+                    }
+                    _ => None,
+                })
             }
             _ => None,
         };
@@ -169,16 +168,19 @@ impl Engine {
         let Some(flow) = plan.flow(id) else {
             return forbidden();
         };
-        let manual = match flow.trigger.as_deref() {
-            Some("webhook") => {
-                let method = flow.option_str("method").unwrap_or("GET");
-                if !method.eq_ignore_ascii_case(&request.method) {
+        let (kind, run_async, error_on_reject) = match &flow.trigger {
+            Some(Trigger::Webhook(options)) => {
+                if !options.method().eq_ignore_ascii_case(&request.method) {
                     return forbidden();
                 }
-                false
+                (
+                    TriggerKind::Webhook,
+                    options.run_async,
+                    options.error_on_reject,
+                )
             }
-            Some("manual") if request.method == "POST" => {
-                if let Err(reply) = manual_checks(&flow.options, &request) {
+            Some(Trigger::Manual(options)) if request.method == "POST" => {
+                if let Err(reply) = manual_checks(options, &request) {
                     return reply;
                 }
                 if !request.accountability.admin
@@ -188,26 +190,28 @@ impl Engine {
                 {
                     return forbidden();
                 }
-                true
+                (
+                    TriggerKind::Manual,
+                    options.run_async,
+                    options.error_on_reject,
+                )
             }
             _ => return forbidden(),
         };
         // Manual flows always answer `$last`; webhooks default to it.
-        let return_option = if manual {
-            Some("$last".to_string())
-        } else {
-            Some(flow.option_str("return").unwrap_or("$last").to_string())
+        let return_option = match kind {
+            TriggerKind::Manual => "$last",
+            _ => flow.returns.as_deref().unwrap_or("$last"),
         };
         let admin = request.accountability.admin;
         let (trigger, accountability) = request.into_trigger();
-        if flow.option_bool("async") {
-            let kind = if manual { "manual" } else { "webhook" };
+        if run_async {
             let start = domain::runs::QueuedStart {
                 trigger,
                 accountability: Some(accountability),
                 depth: 1,
             };
-            return match self.enqueue(&flow, kind, start).await {
+            return match self.enqueue(&flow, kind.name(), start).await {
                 Ok(Ok(())) => TriggerReply::NoContent,
                 Ok(Err(QueueFull)) => TriggerReply::Busy,
                 Err(err) => {
@@ -230,13 +234,13 @@ impl Engine {
             durable: None,
         });
         let run = self.execute(start).await;
-        if flow.option_bool("error_on_reject")
+        if error_on_reject
             && run.last_status == Some(Status::Reject)
             && let Some(rejection) = run.last_rejection
         {
             return TriggerReply::Error(rejection.http.for_caller(admin));
         }
-        respond(run.select(return_option.as_deref()), admin)
+        respond(run.select(Some(return_option)), admin)
     }
 
     /// `POST /operations/trigger/:id`: runs the operation's flow from that operation with the
@@ -260,7 +264,7 @@ impl Engine {
         let Some((flow, at)) = found else {
             return forbidden();
         };
-        let return_option = flow.option_str("return").unwrap_or("$last").to_string();
+        let return_option = flow.returns.as_deref().unwrap_or("$last").to_string();
         let run = self
             .execute(Box::new(Start {
                 flow,
@@ -288,32 +292,16 @@ fn respond(
 }
 
 /// The manual trigger's checks, in Directus's order; each failure is a 403.
-fn manual_checks(
-    options: &Map<String, Value>,
-    request: &TriggerRequest,
-) -> Result<(), TriggerReply> {
+fn manual_checks(options: &ManualOptions, request: &TriggerRequest) -> Result<(), TriggerReply> {
     let collection = request
         .body
         .get("collection")
         .and_then(Value::as_str)
         .ok_or_else(forbidden)?;
-    let collections: Vec<&str> = match options.get("collections") {
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        Some(Value::String(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect(),
-        _ => Vec::new(),
-    };
-    if collections.is_empty() || !collections.contains(&collection) {
+    if !options.collections.iter().any(|c| **c == *collection) {
         return Err(forbidden());
     }
-    let require_selection = options
-        .get("requireSelection")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    if require_selection {
+    if options.require_selection {
         match request.body.get("keys") {
             Some(Value::Array(keys)) if !keys.is_empty() => {}
             _ => return Err(forbidden()),

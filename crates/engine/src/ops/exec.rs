@@ -39,6 +39,13 @@ const FILENAME: &str = "user-script.js";
 
 pub struct Exec;
 
+/// The `exec` operation's options: the script, `None` when absent (run as `undefined`).
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct ExecOptions {
+    #[serde(default, deserialize_with = "crate::options::present")]
+    code: Option<Value>,
+}
+
 impl Operation for Exec {
     fn id(&self) -> &'static str {
         "exec"
@@ -52,7 +59,7 @@ impl Operation for Exec {
         Box::pin(async move {
             let config = ctx.engine.config();
             let job = Job {
-                code: option_to_string(options.get("code")),
+                code: option_to_string(crate::options::parse::<ExecOptions>(options).code.as_ref()),
                 data: ctx.data.to_string(),
                 env: Value::Object(config.env.clone()).to_string(),
                 limits: config.script.clone(),

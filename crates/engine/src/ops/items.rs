@@ -9,8 +9,51 @@ use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query as Sql};
 use serde_json::{Map, Value};
 
-use super::{OpContext, Operation, option_to_object};
+use super::{OpContext, Operation, option_into_object};
 use crate::error::{DirectusError, Rejection};
+use crate::options::{parse, present, text};
+
+/// The options the item operations share (operations-catalog.md §0, §3-6). Values the
+/// handlers test or parse themselves stay JSON; `None` is an absent option, which Directus
+/// tells from `null` in places.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct ItemOptions {
+    #[serde(default, deserialize_with = "text")]
+    collection: Option<Box<str>>,
+    #[serde(default, deserialize_with = "present")]
+    key: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    query: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    payload: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    permissions: Option<Value>,
+    /// `!!emitEvents`.
+    #[serde(default, rename = "emitEvents", deserialize_with = "truthy_flag")]
+    emit_events: bool,
+}
+
+/// The `notification` operation's options (operations-catalog.md §10).
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct NotificationOptions {
+    #[serde(default, deserialize_with = "present")]
+    permissions: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    recipient: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    subject: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    message: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    collection: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    item: Option<Value>,
+}
+
+fn truthy_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(d)?;
+    Ok(js::truthy(Some(&value)))
+}
 
 /// Directus's `toArray`: arrays stay, strings are split on commas, anything else is wrapped.
 pub(crate) fn to_array(value: &Value) -> Vec<Value> {
@@ -100,11 +143,11 @@ fn full_access() -> Accountability {
 
 /// The collection an operation names: any collection flowline knows, user tables found by
 /// introspection included. Unknown names are refused as Directus does (`FORBIDDEN`).
-async fn collection(items: &ItemsService, options: &Value) -> Result<&'static str, Rejection> {
-    let name = options
-        .get("collection")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+async fn collection(
+    items: &ItemsService,
+    options: &ItemOptions,
+) -> Result<&'static str, Rejection> {
+    let name = options.collection.as_deref().unwrap_or_default();
     if let Some(coll) = items.catalog().get(name) {
         return Ok(coll.name);
     }
@@ -112,9 +155,9 @@ async fn collection(items: &ItemsService, options: &Value) -> Result<&'static st
 }
 
 /// The items service as an operation writes through it.
-fn service(ctx: &OpContext<'_>, options: &Value) -> ItemsService {
+fn service(ctx: &OpContext<'_>, options: &ItemOptions) -> ItemsService {
     ctx.items().with_origin(Origin {
-        emit_events: js::truthy(options.get("emitEvents")),
+        emit_events: options.emit_events,
         depth: ctx.depth,
     })
 }
@@ -128,8 +171,8 @@ fn keys_json(items: &ItemsService, collection: &str, keys: &[String]) -> Value {
 
 /// The `key` option of update and delete: none for `""` and null, else `toArray`; each key
 /// must be a string or a number (zod's check).
-fn keys_option(options: &Value) -> Result<Option<Vec<Value>>, Rejection> {
-    let keys = match options.get("key") {
+fn keys_option(options: &ItemOptions) -> Result<Option<Vec<Value>>, Rejection> {
+    let keys = match &options.key {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.is_empty() => return Ok(None),
         Some(v) => to_array(v),
@@ -147,10 +190,10 @@ fn key_texts(keys: &[Value]) -> Vec<String> {
 }
 
 /// The `query` option, parsed like REST query parameters.
-fn query_option(options: &Value) -> Result<Option<params::Params>, Rejection> {
-    let query = match options.get("query") {
+fn query_option(options: &mut ItemOptions) -> Result<Option<params::Params>, Rejection> {
+    let query = match options.query.take() {
         None | Some(Value::Null) => return Ok(None),
-        Some(v) => option_to_object(v)?,
+        Some(v) => option_into_object(v)?,
     };
     match query {
         Value::Null => Ok(None),
@@ -172,15 +215,16 @@ impl Operation for ItemCreate {
         ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
-            let payload = match options.get("payload") {
+            let mut options: ItemOptions = parse(options);
+            let payload = match options.payload.take() {
                 None => Value::Null,
-                Some(v) => option_to_object(v)?,
+                Some(v) => option_into_object(v)?,
             };
             if !js::truthy(Some(&payload)) {
                 return Ok(Value::Null);
             }
             let items = service(ctx, &options);
-            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let acc = accountability_for(ctx, options.permissions.as_ref(), full_access()).await?;
             let collection = collection(&items, &options).await?;
             let keys = items
                 .create_many(&acc, collection, to_array_items(payload))
@@ -212,11 +256,12 @@ impl Operation for ItemRead {
         ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
+            let mut options: ItemOptions = parse(options);
             let items = service(ctx, &options);
-            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let acc = accountability_for(ctx, options.permissions.as_ref(), full_access()).await?;
             let collection = collection(&items, &options).await?;
-            let params = query_option(&options)?.unwrap_or_default();
-            let keys = match options.get("key") {
+            let params = query_option(&mut options)?.unwrap_or_default();
+            let keys = match &options.key {
                 None | Some(Value::Null) => Vec::new(),
                 Some(v) => key_texts(&to_array(v))
                     .into_iter()
@@ -269,7 +314,7 @@ enum Target {
     Nothing,
 }
 
-fn target(options: &Value, batch: bool) -> Result<Target, Rejection> {
+fn target(options: &mut ItemOptions, batch: bool) -> Result<Target, Rejection> {
     let keys = keys_option(options)?;
     let query = query_option(options)?;
     if keys.is_some() && query.is_some() {
@@ -309,9 +354,10 @@ impl Operation for ItemUpdate {
         ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
-            let payload = match options.get("payload") {
+            let mut options: ItemOptions = parse(options);
+            let payload = match options.payload.take() {
                 None => Value::Null,
-                Some(v) => option_to_object(v)?,
+                Some(v) => option_into_object(v)?,
             };
             let batch = match &payload {
                 Value::Array(list) => {
@@ -329,7 +375,7 @@ impl Operation for ItemUpdate {
                     ));
                 }
             };
-            let target = target(&options, batch)?;
+            let target = target(&mut options, batch)?;
             let empty = match &payload {
                 Value::Null => true,
                 Value::Array(list) => list.is_empty(),
@@ -340,7 +386,7 @@ impl Operation for ItemUpdate {
                 return Ok(Value::Null);
             }
             let items = service(ctx, &options);
-            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let acc = accountability_for(ctx, options.permissions.as_ref(), full_access()).await?;
             let collection = collection(&items, &options).await?;
             match (target, payload) {
                 (_, Value::Array(list)) => {
@@ -387,12 +433,13 @@ impl Operation for ItemDelete {
         ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
-            let target = target(&options, false)?;
+            let mut options: ItemOptions = parse(options);
+            let target = target(&mut options, false)?;
             if matches!(target, Target::Nothing) {
                 return Ok(Value::Null);
             }
             let items = service(ctx, &options);
-            let acc = accountability_for(ctx, options.get("permissions"), full_access()).await?;
+            let acc = accountability_for(ctx, options.permissions.as_ref(), full_access()).await?;
             let collection = collection(&items, &options).await?;
             match target {
                 Target::Query(query) => {
@@ -435,17 +482,19 @@ impl Operation for Notification {
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
             // `$full` means no accountability at all here, so the sender is null.
-            let acc = accountability_for(ctx, options.get("permissions"), Accountability::system())
-                .await?;
-            let text = |name: &str| -> Value {
-                let value = options.get(name);
+            let options: NotificationOptions = parse(options);
+            let acc =
+                accountability_for(ctx, options.permissions.as_ref(), Accountability::system())
+                    .await?;
+            let text = |value: &Option<Value>| -> Value {
+                let value = value.as_ref();
                 if js::truthy(value) {
                     Value::from(super::option_to_string(value))
                 } else {
                     Value::Null
                 }
             };
-            let recipients = options.get("recipient").map(to_array).unwrap_or_default();
+            let recipients = options.recipient.as_ref().map(to_array).unwrap_or_default();
             let rows: Vec<Value> = recipients
                 .into_iter()
                 .map(|recipient| {
@@ -457,11 +506,11 @@ impl Operation for Notification {
                     );
                     row.insert(
                         "subject".into(),
-                        options.get("subject").cloned().unwrap_or(Value::Null),
+                        options.subject.clone().unwrap_or(Value::Null),
                     );
-                    row.insert("message".into(), text("message"));
-                    row.insert("collection".into(), text("collection"));
-                    row.insert("item".into(), text("item"));
+                    row.insert("message".into(), text(&options.message));
+                    row.insert("collection".into(), text(&options.collection));
+                    row.insert("item".into(), text(&options.item));
                     Value::Object(row)
                 })
                 .collect();
@@ -475,5 +524,36 @@ impl Operation for Notification {
                 .map_err(domain_rejection)?;
             Ok(keys_json(&items, "directus_notifications", &keys))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emit_events_is_javascript_truthiness() {
+        for (given, emits) in [
+            (serde_json::json!(true), true),
+            (serde_json::json!("yes"), true),
+            (serde_json::json!(1), true),
+            (serde_json::json!({}), true),
+            (serde_json::json!(""), false),
+            (serde_json::json!(0), false),
+            (serde_json::json!(null), false),
+        ] {
+            let options: ItemOptions = parse(serde_json::json!({"emitEvents": given}));
+            assert_eq!(options.emit_events, emits);
+        }
+        let options: ItemOptions =
+            parse(serde_json::json!({"collection": 5, "key": null, "permissions": "$full"}));
+        assert_eq!(options.collection, None);
+        assert_eq!(options.key, Some(Value::Null));
+        assert_eq!(options.query, None);
+        assert_eq!(options.permissions, Some(serde_json::json!("$full")));
+        assert_eq!(
+            parse::<NotificationOptions>(Value::Null),
+            NotificationOptions::default()
+        );
     }
 }

@@ -6,6 +6,25 @@ use serde_json::{Map, Value, json};
 
 use super::{OpContext, Operation, option_to_object, option_to_string};
 use crate::error::Rejection;
+use crate::options::{parse, present, text};
+
+/// The `json-web-token` operation's options (operations-catalog.md §7). Values that may be
+/// JSON text stay JSON until the operation needs them; `None` is an absent option.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct JwtOptions {
+    /// `sign`, `verify` or `decode`.
+    #[serde(default, deserialize_with = "text")]
+    operation: Option<Box<str>>,
+    #[serde(default, deserialize_with = "present")]
+    payload: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    secret: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    token: Option<Value>,
+    /// The library's options (`expiresIn`, `algorithm`, `complete`...), passed on as given.
+    #[serde(default, deserialize_with = "present")]
+    options: Option<Value>,
+}
 
 pub struct JsonWebToken;
 
@@ -65,28 +84,26 @@ impl Operation for JsonWebToken {
         _ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
-            let jwt_options = match options.get("options") {
+            let options: JwtOptions = parse(options);
+            let jwt_options = match &options.options {
                 None | Some(Value::Null) => Map::new(),
-                Some(v) => option_to_object(v)?
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
+                Some(v) => match option_to_object(v)? {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                },
             };
-            let operation = options
-                .get("operation")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let secret = || match options.get("secret") {
+            let operation = options.operation.as_deref().unwrap_or_default();
+            let secret = || match &options.secret {
                 None | Some(Value::Null) => None,
-                other => Some(option_to_string(other)),
+                other => Some(option_to_string(other.as_ref())),
             };
-            let token = || match options.get("token") {
+            let token = || match &options.token {
                 None | Some(Value::Null) => None,
-                other => Some(option_to_string(other)),
+                other => Some(option_to_string(other.as_ref())),
             };
             match operation {
                 "sign" => {
-                    let payload = match options.get("payload") {
+                    let payload = match &options.payload {
                         None | Some(Value::Null) => {
                             return Err(Rejection::error("Undefined JSON Web Token payload"));
                         }
@@ -215,6 +232,16 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_keep_null_apart_from_absent() {
+        let none: JwtOptions = parse(json!({}));
+        assert_eq!(none, JwtOptions::default());
+        let given: JwtOptions = parse(json!({"operation": 1, "secret": null, "payload": "{}"}));
+        assert_eq!(given.operation, None);
+        assert_eq!(given.secret, Some(Value::Null));
+        assert_eq!(given.payload, Some(json!("{}")));
+    }
 
     #[test]
     fn spans_read_like_the_ms_package() {

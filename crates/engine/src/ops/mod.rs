@@ -129,6 +129,14 @@ pub fn option_to_object(value: &Value) -> Result<Value, Rejection> {
     }
 }
 
+/// [`option_to_object`] for an option the caller owns: nothing is copied.
+pub fn option_into_object(value: Value) -> Result<Value, Rejection> {
+    match value {
+        Value::String(s) => serde_json::from_str(&s).map_err(|e| Rejection::error(format!("{e}"))),
+        other => Ok(other),
+    }
+}
+
 /// Directus's `optionToString`: objects become JSON text, a missing value `"undefined"`.
 pub fn option_to_string(value: Option<&Value>) -> String {
     match value {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::{OpContext, Operation};
 use crate::error::Rejection;
+use crate::options::{parse, present, text};
 
 /// Address ranges the `request` operation refuses to reach.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -163,6 +164,56 @@ fn retry_after(value: &str) -> Option<std::time::Duration> {
     Some(std::time::Duration::from_millis(ms.max(0) as u64))
 }
 
+/// The `request` operation's options (operations-catalog.md §11).
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct RequestOptions {
+    #[serde(default, deserialize_with = "text")]
+    url: Option<Box<str>>,
+    /// Any verb; `GET` when absent.
+    #[serde(default, deserialize_with = "text")]
+    method: Option<Box<str>>,
+    #[serde(default, deserialize_with = "headers")]
+    headers: Headers,
+    /// Sent as it is when text, as JSON otherwise; `None` sends no body.
+    #[serde(default, deserialize_with = "present")]
+    body: Option<Value>,
+}
+
+/// `headers` as Directus reduces it: a list of `{header, value}` pairs. Anything else but
+/// `null` makes the request reject, as `reduce` fails on it in Directus.
+#[derive(Debug, Default, PartialEq)]
+enum Headers {
+    #[default]
+    None,
+    /// Name and value; a missing name is empty, a value other than text is its JSON text.
+    List(Vec<(String, String)>),
+    NotAList,
+}
+
+fn headers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Headers, D::Error> {
+    use serde::Deserialize;
+    Ok(match Value::deserialize(d)? {
+        Value::Null => Headers::None,
+        Value::Array(list) => Headers::List(
+            list.into_iter()
+                .map(|mut item| {
+                    let name = match item.get_mut("header") {
+                        Some(Value::String(name)) => std::mem::take(name),
+                        _ => String::new(),
+                    };
+                    let value = match item.get_mut("value") {
+                        Some(Value::String(s)) => std::mem::take(s),
+                        Some(Value::Null) | None => String::new(),
+                        Some(other) => other.to_string(),
+                    };
+                    (name, value)
+                })
+                .collect(),
+        ),
+        _ => Headers::NotAList,
+    })
+}
+
 impl Operation for Request {
     fn id(&self) -> &'static str {
         "request"
@@ -174,10 +225,8 @@ impl Operation for Request {
         ctx: &'a OpContext<'a>,
     ) -> BoxFuture<'a, Result<Value, Rejection>> {
         Box::pin(async move {
-            let url = options
-                .get("url")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let options: RequestOptions = parse(options);
+            let url = options.url.as_deref().unwrap_or_default();
             let url = reqwest::Url::parse(url).map_err(|e| {
                 failed(
                     format!("Invalid URL \"{url}\": {e}"),
@@ -193,11 +242,7 @@ impl Operation for Request {
                     return Err(failed(denied_message(host), None).for_good());
                 }
             }
-            let method = options
-                .get("method")
-                .and_then(Value::as_str)
-                .unwrap_or("GET")
-                .to_uppercase();
+            let method = options.method.as_deref().unwrap_or("GET").to_uppercase();
             let method = reqwest::Method::from_bytes(method.as_bytes())
                 .map_err(|_| failed(format!("Invalid method \"{method}\""), None).for_good())?;
             // `host:port` as Node prints it in connection errors.
@@ -208,31 +253,22 @@ impl Operation for Request {
             );
             let mut req = ctx.engine.http().request(method, url);
             let mut has_content_type = false;
-            match options.get("headers") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(list)) => {
-                    for item in list {
-                        let name = item
-                            .get("header")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default();
-                        let value = match item.get("value") {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(Value::Null) | None => String::new(),
-                            Some(other) => other.to_string(),
-                        };
+            match options.headers {
+                Headers::None => {}
+                Headers::List(list) => {
+                    for (name, value) in list {
                         if name == "Content-Type" {
                             has_content_type = true;
                         }
                         req = req.header(name, value);
                     }
                 }
-                Some(_) => {
+                Headers::NotAList => {
                     return Err(Rejection::error("headers.reduce is not a function").for_good());
                 }
             }
-            if let Some(body) = options.get("body") {
-                let json_like = match body {
+            if let Some(body) = options.body {
+                let json_like = match &body {
                     Value::String(s) => serde_json::from_str::<Value>(s).is_ok(),
                     _ => true,
                 };
@@ -240,7 +276,7 @@ impl Operation for Request {
                     req = req.header("Content-Type", "application/json");
                 }
                 req = req.body(match body {
-                    Value::String(s) => s.clone(),
+                    Value::String(s) => s,
                     other => other.to_string(),
                 });
             }
@@ -315,6 +351,31 @@ impl Operation for Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_read_as_the_request_uses_them() {
+        let none: RequestOptions = parse(serde_json::json!({}));
+        assert_eq!(none, RequestOptions::default());
+        let given: RequestOptions = parse(serde_json::json!({
+            "url": "http://x", "method": 3, "body": null,
+            "headers": [{"header": "A", "value": 1}, {"value": "v"}, "junk"]
+        }));
+        assert_eq!(given.url.as_deref(), Some("http://x"));
+        assert_eq!(given.method, None);
+        assert_eq!(given.body, Some(Value::Null));
+        assert_eq!(
+            given.headers,
+            Headers::List(vec![
+                ("A".into(), "1".into()),
+                (String::new(), "v".into()),
+                (String::new(), String::new()),
+            ])
+        );
+        for odd in [serde_json::json!({"A": "1"}), serde_json::json!("A: 1")] {
+            let options: RequestOptions = parse(serde_json::json!({"headers": odd}));
+            assert_eq!(options.headers, Headers::NotAList);
+        }
+    }
 
     #[test]
     fn retry_after_takes_seconds_and_dates() {

@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::{OpContext, Operation};
 use crate::MailConfig;
 use crate::error::Rejection;
+use crate::options::{parse, present, text};
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
@@ -53,7 +54,7 @@ impl Operation for Mail {
             {
                 return Err(Rejection::directus(limit::exceeded(limit)));
             }
-            let draft = Draft::from_options(&options);
+            let draft = Draft::from_options(options);
             let sender = Sender::new(config);
             let transport = self
                 .transport
@@ -142,33 +143,65 @@ enum Body {
     },
 }
 
+/// The `mail` operation's options (operations-catalog.md §9), each read the lenient way
+/// Directus's mailer takes them.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct MailOptions {
+    #[serde(default, deserialize_with = "addresses")]
+    to: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    cc: Vec<String>,
+    #[serde(default, deserialize_with = "addresses")]
+    bcc: Vec<String>,
+    #[serde(default, rename = "replyTo", deserialize_with = "addresses")]
+    reply_to: Vec<String>,
+    /// Text, or the JSON text of anything else; `None` for null or absent.
+    #[serde(default, deserialize_with = "as_text")]
+    subject: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    body: Option<Value>,
+    /// `wysiwyg`, `template`, or markdown for anything else.
+    #[serde(default, rename = "type", deserialize_with = "text")]
+    kind: Option<Box<str>>,
+    #[serde(default, deserialize_with = "text")]
+    template: Option<Box<str>>,
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Value>,
+    #[serde(default, rename = "fromName", deserialize_with = "text")]
+    from_name: Option<Box<str>>,
+}
+
+fn as_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    })
+}
+
 impl Draft {
-    fn from_options(options: &Value) -> Self {
-        let text = |key: &str| match options.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
-        };
+    fn from_options(options: Value) -> Self {
+        let options: MailOptions = parse(options);
         // `JSON.stringify(body)` for anything but a string: an object becomes its JSON, null
         // becomes "null". A missing body (where `marked` would throw) is an empty one.
-        let body_text = match options.get("body") {
+        let body_text = match options.body {
             None => String::new(),
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => s,
             Some(other) => other.to_string(),
         };
-        let body = match options.get("type").and_then(Value::as_str) {
+        let body = match options.kind.as_deref() {
             Some("wysiwyg") => Body::Html(body_text),
             Some("template") => Body::Template {
                 name: options
-                    .get("template")
-                    .and_then(Value::as_str)
+                    .template
+                    .as_deref()
                     .filter(|n| !n.is_empty())
                     .unwrap_or("base")
                     .to_string(),
-                data: match options.get("data") {
-                    Some(Value::Object(map)) => map.clone(),
+                data: match options.data {
+                    Some(Value::Object(map)) => map,
                     // A JSON text, e.g. typed into the raw editor.
-                    Some(Value::String(s)) => match serde_json::from_str(s) {
+                    Some(Value::String(s)) => match serde_json::from_str(&s) {
                         Ok(Value::Object(map)) => map,
                         _ => Map::new(),
                     },
@@ -178,14 +211,14 @@ impl Draft {
             _ => Body::Markdown(body_text),
         };
         Draft {
-            to: addresses(options.get("to")),
-            cc: addresses(options.get("cc")),
-            bcc: addresses(options.get("bcc")),
-            reply_to: addresses(options.get("replyTo")),
-            subject: text("subject"),
+            to: options.to,
+            cc: options.cc,
+            bcc: options.bcc,
+            reply_to: options.reply_to,
+            subject: options.subject,
             from_name: options
-                .get("fromName")
-                .and_then(Value::as_str)
+                .from_name
+                .as_deref()
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .map(str::to_string),
@@ -195,20 +228,20 @@ impl Draft {
 }
 
 /// A recipient option: one string (itself a comma-separated list) or an array of them.
-fn addresses(value: Option<&Value>) -> Vec<String> {
-    match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
+fn addresses<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
+        Value::Null => Vec::new(),
+        Value::String(s) => vec![s],
+        Value::Array(items) => items
+            .into_iter()
             .filter_map(|item| match item {
                 Value::Null => None,
-                Value::String(s) => Some(s.clone()),
+                Value::String(s) => Some(s),
                 other => Some(other.to_string()),
             })
             .collect(),
-        Some(other) => vec![other.to_string()],
-    }
+        other => vec![other.to_string()],
+    })
 }
 
 /// The engine settings a mail needs, owned so the background task outlives the run.
@@ -298,4 +331,32 @@ fn mailboxes(list: &[String], field: &str) -> Result<Vec<Mailbox>, String> {
         out.extend(parsed);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_take_the_shapes_the_mailer_takes() {
+        let options: MailOptions = parse(json!({
+            "to": ["a@x", null, 5], "cc": "b@x, c@x", "bcc": 7, "subject": {"s": 1},
+            "type": "template", "template": "", "data": "{\"k\": 1}", "fromName": "  Me "
+        }));
+        assert_eq!(options.to, ["a@x", "5"]);
+        assert_eq!(options.cc, ["b@x, c@x"]);
+        assert_eq!(options.bcc, ["7"]);
+        assert_eq!(options.subject.as_deref(), Some("{\"s\":1}"));
+        let draft = Draft::from_options(json!({
+            "type": "template", "template": "", "data": "{\"k\": 1}", "fromName": "  Me "
+        }));
+        assert_eq!(draft.from_name.as_deref(), Some("Me"));
+        assert!(
+            matches!(draft.body, Body::Template { ref name, ref data } if name == "base" && data["k"] == 1)
+        );
+        let plain = Draft::from_options(json!({"type": 3, "body": null, "subject": null}));
+        assert!(matches!(plain.body, Body::Markdown(ref text) if text == "null"));
+        assert_eq!(plain.subject, None);
+        assert!(plain.to.is_empty());
+    }
 }
