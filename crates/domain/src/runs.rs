@@ -214,7 +214,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
                     status: RunStatus::Rejected,
                     error: Some(err.to_string()),
                 };
-                finish_many(db, owner, &[ending]).await?;
+                finish_many(db, owner, &[&ending]).await?;
             }
         }
     }
@@ -373,7 +373,7 @@ pub struct Ending {
 /// Runs that ended the same way without an error (most of them) share one statement; the
 /// others, each with its own error text, take one each. The caller commits them together
 /// (the journal writer's transaction), so a burst of runs ending pays one commit.
-pub async fn finish_many(db: &impl ConnectionTrait, owner: &str, ended: &[Ending]) -> Result<()> {
+pub async fn finish_many(db: &impl ConnectionTrait, owner: &str, ended: &[&Ending]) -> Result<()> {
     let now = now_ms();
     let finish = |status: RunStatus, error: Option<&str>| {
         runs::Entity::update_many()

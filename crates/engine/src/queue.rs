@@ -392,7 +392,7 @@ async fn write_journal<'a>(
     for entry in entries {
         match entry {
             Entry::Step { run, seq, step } => steps.push((run.as_str(), *seq, step)),
-            Entry::Finish(ending) => endings.push(ending.clone()),
+            Entry::Finish(ending) => endings.push(ending),
         }
     }
     if endings.is_empty() {
